@@ -1,0 +1,5 @@
+"""`python -m complaints` is the `complaints` command."""
+
+from complaints.pipeline.cli import main
+
+main()

@@ -1,0 +1,128 @@
+"""Intake stage: raw call-center and web events in; complaints and dead letters out.
+
+Consumes `complaints.intake.callcenter.v1` and `complaints.intake.web.v1`.
+Produces `complaints.classified.v1` (one CloudEvent per new complaint, keyed by case id)
+and `complaints.dlq.v1` (every input that cannot become a complaint, keyed by its
+original key, with the reason and the original bytes).
+
+Works in batches: decode each message at the edge, drop events Redis has already
+seen, normalise and classify the rest, publish, wait for the broker to confirm, and
+only then remember the event ids — so a crash anywhere leads to redelivery, never to a
+lost complaint, and a redelivered event never makes a second one.
+"""
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+import faust
+
+from complaints.agents.classify import classify_complaints
+from complaints.classifier import PackReloader
+from complaints.normalise import mask_personal_data, to_complaint
+from complaints.pipeline.codec import Decoded, dead_letter, decode_intake, encode_cloudevent
+from complaints.pipeline.metrics import DEAD_LETTERED, STAGE_EVENTS
+from complaints.pipeline.store import SeenEvents, StageCounters
+from complaints.schemas.complaint import Complaint
+from complaints.schemas.envelope import COMPLAINT_CLASSIFIED_TYPE, DEAD_LETTER_TYPE
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IntakeDeps:
+    """What the intake stage talks to; built once per worker by `pipeline.app`."""
+
+    intake: faust.TopicT
+    classified: faust.TopicT
+    dead_letter: faust.TopicT
+    source_by_topic: dict[str, str]
+    seen: SeenEvents
+    counters: StageCounters
+    reloader: PackReloader
+    batch_size: int
+    batch_window_s: float
+
+
+def attach(app: faust.App, deps: IntakeDeps) -> None:
+    """Register the intake agent on `app`."""
+
+    @app.agent(deps.intake, name="intake_events")
+    async def intake_events(stream: faust.StreamT) -> None:
+        async for batch in stream.take_events(deps.batch_size, within=deps.batch_window_s):
+            await handle_batch(batch, deps)
+
+
+async def handle_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> None:
+    """Decode, de-duplicate, normalise, classify and publish one batch of raw events."""
+    now = datetime.now(UTC)
+    sends = []
+    accepted: list[tuple[str, Decoded]] = []
+    counts: Counter[str] = Counter({"intake.read": len(batch)})
+    for event in batch:
+        message = event.message
+        result = decode_intake(event.value, deps.source_by_topic[message.topic])
+        if isinstance(result, Decoded):
+            accepted.append((deps.seen.key(result.source, result.event.event_id), result))
+            continue
+        letter = dead_letter(result, event.value, message.key, message.topic,
+                             message.partition, message.offset, now)
+        log.info("dead-lettered %s:%s@%s: %s (%s)", message.topic, message.partition,
+                 message.offset, letter.reason, mask_personal_data(letter.error))
+        DEAD_LETTERED.labels(letter.reason.value).inc()
+        counts["intake.dead_lettered"] += 1
+        sends.append(await deps.dead_letter.send(
+            key=message.key,
+            value=encode_cloudevent(
+                DEAD_LETTER_TYPE,
+                f"dlq:{message.topic}:{message.partition}:{message.offset}",
+                letter,
+                time=now,
+            ),
+        ))
+
+    fresh = await _unseen(accepted, deps.seen)
+    counts["intake.duplicate"] = len(accepted) - len(fresh)
+    complaints = classify_complaints(
+        [to_complaint(d.event, d.source, now) for d in fresh.values()], deps.reloader
+    )
+    for complaint in complaints:
+        sends.append(await deps.classified.send(
+            key=complaint.case_id.encode(),
+            value=encode_cloudevent(COMPLAINT_CLASSIFIED_TYPE, f"{complaint.case_id}.classified",
+                                    complaint, subject=complaint.case_id, time=now),
+        ))
+    await asyncio.gather(*sends)  # the broker has every output before we ack the inputs
+    await deps.seen.remember(
+        {key: c.case_id for key, c in zip(fresh, complaints, strict=True)}
+    )
+    counts["intake.complaints"] = len(complaints)
+    counts["classify.classified"] = len(complaints)
+    for c in complaints:
+        if c.classification is not None:
+            counts[f"classify.category.{c.classification.category}"] += 1
+            counts[f"classify.kind.{c.classification.kind}"] += 1
+    await deps.counters.add(counts)
+    _count_metrics(counts, complaints)
+
+
+async def _unseen(
+    accepted: list[tuple[str, Decoded]], seen: SeenEvents
+) -> dict[str, Decoded]:
+    """Events neither accepted before nor repeated earlier in this batch, by seen-key."""
+    flags = await seen.which_seen([key for key, _ in accepted])
+    fresh: dict[str, Decoded] = {}
+    for (key, decoded), was_seen in zip(accepted, flags, strict=True):
+        if not was_seen and key not in fresh:
+            fresh[key] = decoded
+    return fresh
+
+
+def _count_metrics(counts: Counter[str], complaints: list[Complaint]) -> None:
+    STAGE_EVENTS.labels("intake", "in").inc(counts["intake.read"])
+    STAGE_EVENTS.labels("intake", "out").inc(counts["intake.complaints"])
+    STAGE_EVENTS.labels("intake", "dead_lettered").inc(counts["intake.dead_lettered"])
+    STAGE_EVENTS.labels("intake", "duplicate").inc(counts["intake.duplicate"])
+    STAGE_EVENTS.labels("classify", "out").inc(len(complaints))

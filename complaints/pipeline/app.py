@@ -1,0 +1,85 @@
+"""Wiring: the Faust app, its topics and the stages attached to them — in one place.
+
+Read top to bottom: settings → app → topics → shared resources → stages.
+"""
+
+import logging
+
+import faust
+
+from complaints.agents import intake
+from complaints.classifier import PackReloader, default_pack_path
+from complaints.pipeline import store
+from complaints.pipeline.settings import Settings
+from complaints.pipeline.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+def faust_broker_options(settings: Settings) -> dict[str, object]:
+    """Broker URLs and credentials in Faust's spelling."""
+    options: dict[str, object] = {
+        "broker": [f"kafka://{server}" for server in settings.bootstrap_list()],
+    }
+    client = settings.kafka_client_options()
+    if settings.kafka_security_protocol.startswith("SASL"):
+        options["broker_credentials"] = faust.SASLCredentials(
+            username=str(client["sasl_plain_username"]),
+            password=str(client["sasl_plain_password"]),
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=client.get("ssl_context"),
+        )
+    elif settings.kafka_security_protocol == "SSL":
+        options["broker_credentials"] = client["ssl_context"]
+    return options
+
+
+def build_app(settings: Settings) -> faust.App:
+    """A ready-to-run Faust app for one worker process."""
+    app = faust.App(
+        settings.app_id,
+        **faust_broker_options(settings),
+        store="memory://",
+        datadir=str(settings.data_dir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        topic_allow_declare=True,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 4),
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_linger_ms=5,
+        web_enabled=settings.web_port != 0,
+        web_port=settings.web_port or 6066,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+    )
+    names = Topics.for_prefix(settings.topic_prefix)
+
+    def raw_topic(*topic_names: str) -> faust.TopicT:
+        return app.topic(*topic_names, key_type=bytes, value_type=bytes,
+                         key_serializer="raw", value_serializer="raw",
+                         partitions=settings.partitions)
+
+    outputs = {name: raw_topic(name) for name in names.all()}
+
+    @app.task
+    async def declare_topics() -> None:
+        """Create every topic up front, so downstream consumers can subscribe at once."""
+        for topic in outputs.values():
+            await topic.maybe_declare()
+
+    redis = store.connect(settings.redis_dsn())
+    intake.attach(app, intake.IntakeDeps(
+        intake=raw_topic(names.intake_callcenter, names.intake_web),
+        classified=outputs[names.classified],
+        dead_letter=outputs[names.dead_letter],
+        source_by_topic=names.intake(),
+        seen=store.SeenEvents(redis, settings.topic_prefix, settings.dedup_ttl_s),
+        counters=store.StageCounters(redis, settings.topic_prefix),
+        reloader=PackReloader(settings.rules_path or default_pack_path()),
+        batch_size=settings.batch_size,
+        batch_window_s=settings.batch_window_s,
+    ))
+    return app

@@ -1,0 +1,210 @@
+"""Bytes ↔ models, in one place: agents never parse or write JSON themselves.
+
+`decode_intake` is the edge of the pipeline. It returns a validated event or a
+`Rejection` that says exactly why the bytes cannot become a complaint, so the caller can
+dead-letter them with the original bytes; it never raises on bad input.
+"""
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from complaints.schemas.dead_letter import DeadLetter, RejectReason
+from complaints.schemas.envelope import (
+    CALLCENTER_EVENT_TYPE,
+    PIPELINE_SOURCE,
+    WEB_EVENT_TYPE,
+    CloudEvent,
+)
+from complaints.schemas.intake import (
+    MAX_EVENT_BYTES,
+    CallCenterEvent,
+    IntakeEvent,
+    SourceName,
+    WebEvent,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+_MODEL_BY_SOURCE: dict[str, type[CallCenterEvent] | type[WebEvent]] = {
+    "callcenter": CallCenterEvent,
+    "web": WebEvent,
+}
+_SOURCE_BY_TYPE: dict[str, SourceName] = {
+    CALLCENTER_EVENT_TYPE: "callcenter",
+    WEB_EVENT_TYPE: "web",
+}
+_TEXT_FIELDS = {"summary", "transcript", "body", "subject"}
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why an input was refused; becomes a `DeadLetter` together with its origin."""
+
+    reason: RejectReason
+    error: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A valid intake event and the source system it belongs to."""
+
+    event: IntakeEvent
+    source: SourceName
+
+
+def decode_intake(raw: bytes | None, topic_source: SourceName) -> Decoded | Rejection:
+    """Validate one raw intake message (bare JSON or CloudEvents 1.0 structured)."""
+    if raw is None:
+        return Rejection(RejectReason.INVALID_SHAPE, "empty message (tombstone)")
+    if len(raw) > MAX_EVENT_BYTES:
+        return Rejection(
+            RejectReason.TOO_LARGE, f"{len(raw)} bytes exceeds the limit of {MAX_EVENT_BYTES}"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Rejection(RejectReason.NOT_UTF8, f"not UTF-8 at byte {exc.start}")
+    try:
+        payload = json.loads(text)
+    except ValueError as exc:
+        return Rejection(RejectReason.NOT_JSON, f"not JSON: {exc}")
+    if not isinstance(payload, dict):
+        return Rejection(
+            RejectReason.INVALID_SHAPE, f"expected a JSON object, got {type(payload).__name__}"
+        )
+    source: SourceName = topic_source
+    if "specversion" in payload:
+        unwrapped = _unwrap_cloudevent(payload)
+        if isinstance(unwrapped, Rejection):
+            return unwrapped
+        payload, source = unwrapped
+    return _validate(payload, source)
+
+
+def _unwrap_cloudevent(payload: dict[str, Any]) -> tuple[dict[str, Any], SourceName] | Rejection:
+    event_id = _str_or_none(payload.get("id"))
+    try:
+        envelope = CloudEvent.model_validate(payload)
+    except ValidationError as exc:
+        return Rejection(_reason_of(exc), "CloudEvents envelope: " + _describe(exc), event_id)
+    source = _SOURCE_BY_TYPE.get(envelope.type)
+    if source is None:
+        known_prefix = envelope.type.rsplit(".v", 1)[0]
+        if any(t.rsplit(".v", 1)[0] == known_prefix for t in _SOURCE_BY_TYPE):
+            return Rejection(
+                RejectReason.UNKNOWN_VERSION,
+                f"event type {envelope.type!r} has an unknown version; "
+                f"supported: {', '.join(_SOURCE_BY_TYPE)}",
+                event_id,
+            )
+        return Rejection(
+            RejectReason.UNKNOWN_TYPE, f"unknown CloudEvents type {envelope.type!r}", event_id
+        )
+    if not isinstance(envelope.data, dict):
+        return Rejection(RejectReason.INVALID_SHAPE, "CloudEvents data must be a JSON object",
+                         event_id)
+    data = dict(envelope.data)
+    data.setdefault("event_id", envelope.id)
+    if envelope.time is not None:
+        data.setdefault("occurred_at", envelope.time.isoformat())
+    return data, source
+
+
+def _validate(payload: dict[str, Any], source: SourceName) -> Decoded | Rejection:
+    event_id = _str_or_none(payload.get("event_id"))
+    version = payload.get("schema_version", 1)
+    if version != 1:
+        return Rejection(
+            RejectReason.UNKNOWN_VERSION,
+            f"schema_version {version!r} is not supported (supported: 1)",
+            event_id,
+        )
+    try:
+        event = _MODEL_BY_SOURCE[source].model_validate(payload)
+    except ValidationError as exc:
+        return Rejection(_reason_of(exc), _describe(exc), event_id)
+    return Decoded(event=event, source=source)
+
+
+def _reason_of(exc: ValidationError) -> RejectReason:
+    errors = exc.errors()
+    if any(e["type"] == "string_too_long" and _field(e) in _TEXT_FIELDS for e in errors):
+        return RejectReason.TOO_LARGE
+    if all(e["type"] == "missing" for e in errors):
+        return RejectReason.MISSING_FIELD
+    if any("summary or transcript is required" in str(e.get("msg")) for e in errors):
+        return RejectReason.MISSING_FIELD
+    return RejectReason.INVALID_SHAPE
+
+
+def _field(error: Any) -> str:
+    loc = error.get("loc") or ()
+    return str(loc[-1]) if loc else ""
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(p) for p in error["loc"]) or "event"
+        parts.append(f"{where}: {error['msg']}")
+    more = len(exc.errors()) - 5
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def _str_or_none(value: object) -> str | None:
+    return value[:128] if isinstance(value, str) and value else None
+
+
+def dead_letter(
+    rejection: Rejection,
+    raw: bytes | None,
+    key: bytes | None,
+    topic: str,
+    partition: int,
+    offset: int,
+    now: datetime | None = None,
+) -> DeadLetter:
+    """The dead-letter record for a rejected input, carrying its original bytes."""
+    return DeadLetter(
+        reason=rejection.reason,
+        error=rejection.error,
+        source_topic=topic,
+        source_partition=partition,
+        source_offset=offset,
+        source_key_b64=base64.b64encode(key).decode() if key is not None else None,
+        original_b64=base64.b64encode(raw or b"").decode(),
+        original_size=len(raw or b""),
+        event_id=rejection.event_id,
+        rejected_at=now or datetime.now(UTC),
+    )
+
+
+def encode_cloudevent(
+    event_type: str, event_id: str, data: BaseModel, subject: str | None = None,
+    time: datetime | None = None,
+) -> bytes:
+    """An outbound event: CloudEvents 1.0 structured JSON, UTF-8, Chinese unescaped."""
+    envelope = {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": PIPELINE_SOURCE,
+        "type": event_type,
+        "time": (time or datetime.now(UTC)).isoformat(),
+        "datacontenttype": "application/json",
+        "data": data.model_dump(mode="json"),
+    }
+    if subject is not None:
+        envelope["subject"] = subject
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def decode_cloudevent(raw: bytes, model: type[M]) -> tuple[CloudEvent, M]:
+    """Parse an outbound event back into its envelope and typed payload (for consumers)."""
+    envelope = CloudEvent.model_validate_json(raw)
+    return envelope, model.model_validate(envelope.data)

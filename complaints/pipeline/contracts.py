@@ -1,0 +1,150 @@
+"""`complaints schemas export`: JSON Schema for every event and an AsyncAPI 3.0 document.
+
+Generated from the pydantic models, so the published contract is the code's contract.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from complaints.schemas.complaint import Complaint
+from complaints.schemas.dead_letter import DeadLetter
+from complaints.schemas.envelope import (
+    CALLCENTER_EVENT_TYPE,
+    COMPLAINT_CLASSIFIED_TYPE,
+    DEAD_LETTER_TYPE,
+    WEB_EVENT_TYPE,
+    CloudEvent,
+)
+from complaints.schemas.intake import CallCenterEvent, WebEvent
+from complaints.pipeline.topics import Topics
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+#: Every model that crosses a boundary, by exported file name.
+EVENT_MODELS: dict[str, type[BaseModel]] = {
+    "CallCenterEvent": CallCenterEvent,
+    "WebEvent": WebEvent,
+    "CloudEvent": CloudEvent,
+    "Complaint": Complaint,
+    "DeadLetter": DeadLetter,
+}
+
+
+def json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema(mode="serialization" if model is Complaint else "validation")
+    return {"$schema": JSON_SCHEMA_DIALECT, "$id": f"urn:complaints:schema:{model.__name__}",
+            **schema}
+
+
+def _channel(address: str, description: str, messages: list[str]) -> dict[str, Any]:
+    return {
+        "address": address,
+        "description": description,
+        "messages": {m: {"$ref": f"#/components/messages/{m}"} for m in messages},
+    }
+
+
+def asyncapi_document(topics: Topics) -> dict[str, Any]:
+    """AsyncAPI 3.0: every topic of the architecture, its key and its payloads."""
+    channels = {
+        "intakeCallcenter": _channel(
+            topics.intake_callcenter,
+            "Raw call-center events (bare or CloudEvents). Key: event id or caller.",
+            ["CallCenterEvent", "CallCenterCloudEvent"]),
+        "intakeWeb": _channel(
+            topics.intake_web, "Raw web/app/WeChat events (bare or CloudEvents). Key: event id.",
+            ["WebEvent", "WebCloudEvent"]),
+        "deadLetter": _channel(
+            topics.dead_letter,
+            "Rejected input: reason, original bytes, source topic/partition/offset. "
+            "Key: the original key.", ["DeadLetterEvent"]),
+        "classified": _channel(
+            topics.classified, "Normalised complaint with its classification. Key: case id.",
+            ["ComplaintClassified"]),
+        "routed": _channel(
+            topics.routed, "Routing decision per case (handler queue, priority). Key: case id.",
+            []),
+        "actions": _channel(
+            topics.actions, "Handler commands: acknowledge, apologize, start_fix, fix_done, "
+            "compensate, follow_up, close, escalate, reopen, reassign, terminate. Key: case id.",
+            []),
+        "caseEvents": _channel(
+            topics.case_events, "Every accepted or rejected case transition: the audit trail. "
+            "Key: case id.", []),
+        "resolutions": _channel(
+            topics.resolutions, "One final event per resolved case. Key: case id.", []),
+    }
+
+    def cloud(name: str, event_type: str, payload: str) -> dict[str, Any]:
+        return {
+            "name": name, "contentType": "application/cloudevents+json",
+            "summary": f"CloudEvents 1.0 envelope, type `{event_type}`, data: {payload}.",
+            "payload": {"allOf": [
+                {"$ref": "#/components/schemas/CloudEvent"},
+                {"type": "object", "properties": {
+                    "type": {"const": event_type},
+                    "data": {"$ref": f"#/components/schemas/{payload}"}}}]},
+        }
+
+    messages = {
+        "CallCenterEvent": {"name": "CallCenterEvent", "contentType": "application/json",
+                            "payload": {"$ref": "#/components/schemas/CallCenterEvent"}},
+        "WebEvent": {"name": "WebEvent", "contentType": "application/json",
+                     "payload": {"$ref": "#/components/schemas/WebEvent"}},
+        "CallCenterCloudEvent": cloud("CallCenterCloudEvent", CALLCENTER_EVENT_TYPE,
+                                      "CallCenterEvent"),
+        "WebCloudEvent": cloud("WebCloudEvent", WEB_EVENT_TYPE, "WebEvent"),
+        "ComplaintClassified": cloud("ComplaintClassified", COMPLAINT_CLASSIFIED_TYPE,
+                                     "Complaint"),
+        "DeadLetterEvent": cloud("DeadLetterEvent", DEAD_LETTER_TYPE, "DeadLetter"),
+    }
+    schemas: dict[str, Any] = {}
+    for name, model in EVENT_MODELS.items():
+        schema = model.model_json_schema(
+            ref_template="#/components/schemas/{model}",
+            mode="serialization" if model is Complaint else "validation")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[name] = schema
+    operations = {
+        "receiveCallcenter": {"action": "receive", "channel": {"$ref": "#/channels/intakeCallcenter"}},
+        "receiveWeb": {"action": "receive", "channel": {"$ref": "#/channels/intakeWeb"}},
+        "sendDeadLetter": {"action": "send", "channel": {"$ref": "#/channels/deadLetter"}},
+        "sendClassified": {"action": "send", "channel": {"$ref": "#/channels/classified"}},
+        "sendRouted": {"action": "send", "channel": {"$ref": "#/channels/routed"}},
+        "receiveActions": {"action": "receive", "channel": {"$ref": "#/channels/actions"}},
+        "sendCaseEvents": {"action": "send", "channel": {"$ref": "#/channels/caseEvents"}},
+        "sendResolutions": {"action": "send", "channel": {"$ref": "#/channels/resolutions"}},
+    }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Complaint-handling pipeline",
+            "version": "1.0.0",
+            "description": "Event contracts of the complaint pipeline. Events are JSON; "
+            "outbound events use the CloudEvents 1.0 structured envelope. Delivery is "
+            "at-least-once: a duplicate after a crash carries the same CloudEvents `id`.",
+        },
+        "defaultContentType": "application/json",
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages, "schemas": schemas},
+    }
+
+
+def export(directory: Path, topics: Topics) -> list[Path]:
+    """Write `<Model>.schema.json` for every model and `asyncapi.json`; return the paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, model in EVENT_MODELS.items():
+        path = directory / f"{name}.schema.json"
+        path.write_text(json.dumps(json_schema(model), ensure_ascii=False, indent=2) + "\n",
+                        encoding="utf-8")
+        written.append(path)
+    path = directory / "asyncapi.json"
+    path.write_text(json.dumps(asyncapi_document(topics), ensure_ascii=False, indent=2) + "\n",
+                    encoding="utf-8")
+    written.append(path)
+    return written

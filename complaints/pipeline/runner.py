@@ -1,0 +1,223 @@
+"""`complaints run`: the whole pipeline on one machine, with live progress.
+
+Starts the embedded broker and Redis (unless Kafka/Redis are configured), creates the
+topics, starts worker processes — the same `complaints worker` used in production —
+and, with `--demo`, feeds them realistic traffic from `DemoGenerator`. Everything it
+started is stopped on exit, on Ctrl-C and on errors.
+"""
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+
+from complaints.pipeline import kafka
+from complaints.pipeline.embedded import EmbeddedServices, _die_with_parent, free_port
+from complaints.pipeline.generator import DemoGenerator, Tally
+from complaints.pipeline.settings import Settings
+from complaints.pipeline.topics import Topics
+
+
+@dataclass
+class WorkerProcess:
+    """One `complaints worker` child process."""
+
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "WorkerProcess":
+        log_file = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "complaints", "worker"],
+            env={**os.environ, **self.env},
+            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
+        log_file.close()
+        return self
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, as far as Kafka and Redis can tell."""
+        if self.alive():
+            assert self.process is not None
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        """SIGTERM, then SIGKILL if the worker has not left its group in time."""
+        if not self.alive():
+            return
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def worker_env(bootstrap: str, redis_url: str, settings: Settings) -> dict[str, str]:
+    """Environment for a worker child: where the servers are, and a free web port."""
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "REDIS_URL": redis_url,
+        "COMPLAINTS_TOPIC_PREFIX": settings.topic_prefix,
+        "COMPLAINTS_PARTITIONS": str(settings.partitions),
+        "COMPLAINTS_WEB_PORT": str(free_port()),
+        "COMPLAINTS_LOG_LEVEL": "warn",
+    }
+
+
+@contextlib.contextmanager
+def servers(settings: Settings) -> Iterator[tuple[str, str, bool]]:
+    """(bootstrap, redis url, embedded?) — embedded ones when nothing is configured."""
+    if settings.kafka_bootstrap_servers and settings.redis_url:
+        yield settings.kafka_bootstrap_servers, settings.redis_dsn(), False
+        return
+    if settings.kafka_bootstrap_servers or settings.redis_url:
+        settings.bootstrap_list()
+        settings.redis_dsn()
+    with EmbeddedServices() as services:
+        yield services.bootstrap_servers, services.redis_url, True
+
+
+@dataclass
+class RunReport:
+    """What a run did, for the closing summary."""
+
+    published: int = 0
+    counters: dict[str, int] = field(default_factory=dict)
+    tally: Tally | None = None
+    elapsed_s: float = 0.0
+    complete: bool = True
+
+    def count(self, name: str) -> int:
+        return self.counters.get(name, 0)
+
+
+def run_pipeline(settings: Settings, *, demo: bool, events: int | None, duration_s: float | None,
+                 workers: int, rate: float, console: Console) -> RunReport:
+    """Run until the demo traffic is processed (or Ctrl-C without `--demo`)."""
+    workdir = Path(tempfile.mkdtemp(prefix="complaints-run-"))
+    with servers(settings) as (bootstrap, redis_url, embedded):
+        if embedded:
+            console.print(
+                f"[bold]Embedded broker[/] {bootstrap} and [bold]Redis[/] {redis_url} — "
+                "in memory only: everything is gone when this run stops."
+            )
+        run_settings = settings.model_copy(
+            update={"kafka_bootstrap_servers": bootstrap, "redis_url": None})
+        topics = Topics.for_prefix(settings.topic_prefix)
+        kafka.run(kafka.create_topics(run_settings, topics.all()))
+        procs = [
+            WorkerProcess(worker_env(bootstrap, redis_url, settings),
+                          workdir / f"worker-{i}.log").start()
+            for i in range(workers)
+        ]
+        console.print(f"Started {workers} worker(s); logs in {workdir}")
+        try:
+            return asyncio.run(_drive(run_settings, redis_url, topics, procs, demo, events,
+                                      duration_s, rate, console))
+        finally:
+            for proc in procs:
+                proc.stop()
+
+
+async def _drive(settings: Settings, redis_url: str, topics: Topics,
+                 procs: list[WorkerProcess], demo: bool, events: int | None,
+                 duration_s: float | None, rate: float, console: Console) -> RunReport:
+    report = RunReport()
+    stats = redis.Redis.from_url(redis_url)
+    stats_key = f"{settings.topic_prefix}:stats"
+    generator = DemoGenerator() if demo else None
+    limit = events if events is not None else (None if duration_s else 2000)
+    started = time.monotonic()
+    deadline = started + duration_s if duration_s else None
+    producer = kafka.producer(settings)
+    await producer.start()
+    by_source = {"callcenter": topics.intake_callcenter, "web": topics.intake_web}
+    try:
+        with Live(console=console, refresh_per_second=4, transient=False) as live:
+            publishing = generator is not None
+            drained_at: float | None = None
+            while True:
+                now = time.monotonic()
+                if publishing and generator is not None:
+                    due = int((now - started) * rate) - report.published
+                    if limit is not None:
+                        due = min(due, limit - report.published)
+                    for event in generator.events(max(due, 0)):
+                        await producer.send(by_source[event.source], key=event.key,
+                                            value=event.value)
+                        report.published += 1
+                    if (limit is not None and report.published >= limit) or (
+                            deadline is not None and now >= deadline):
+                        await producer.flush()
+                        publishing = False
+                        drained_at = time.monotonic()
+                report.counters = {k.decode(): int(v)
+                                   for k, v in stats.hgetall(stats_key).items()}
+                report.elapsed_s = now - started
+                live.update(progress_view(report, procs, publishing))
+                if not any(p.alive() for p in procs):
+                    console.print("[red]all workers exited; see their logs[/]")
+                    report.complete = False
+                    break
+                if demo and not publishing:
+                    if report.count("intake.read") >= report.published:
+                        break
+                    if drained_at is not None and now - drained_at > 120:
+                        report.complete = False
+                        break
+                await asyncio.sleep(0.1)
+    finally:
+        await producer.stop()
+        stats.close()
+    report.tally = generator.tally if generator else None
+    return report
+
+
+def progress_view(report: RunReport, procs: list[WorkerProcess], publishing: bool) -> Group:
+    """The live table: events per stage, dead-lettered, duplicates, rates."""
+    elapsed = max(report.elapsed_s, 1e-6)
+    table = Table(title="complaint pipeline", show_edge=False)
+    table.add_column("stage")
+    table.add_column("events", justify="right")
+    table.add_column("per second", justify="right")
+    rows = [
+        ("published (demo generator)", report.published),
+        ("intake: read", report.count("intake.read")),
+        ("intake: complaints", report.count("intake.complaints")),
+        ("intake: dead-lettered", report.count("intake.dead_lettered")),
+        ("intake: duplicates dropped", report.count("intake.duplicate")),
+        ("classify: classified", report.count("classify.classified")),
+    ]
+    for name, value in rows:
+        table.add_row(name, f"{value:,}", f"{value / elapsed:,.0f}")
+    categories = sorted(
+        ((k.split(".", 2)[2], v) for k, v in report.counters.items()
+         if k.startswith("classify.category.")), key=lambda kv: -kv[1])
+    cats = Table(title="by category", show_edge=False)
+    cats.add_column("category")
+    cats.add_column("complaints", justify="right")
+    for name, value in categories[:8]:
+        cats.add_row(name, f"{value:,}")
+    alive = sum(p.alive() for p in procs)
+    status = "publishing" if publishing else "draining"
+    footer = f"{alive}/{len(procs)} workers up · {status} · {report.elapsed_s:.1f}s"
+    return Group(table, cats, footer)

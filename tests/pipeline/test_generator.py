@@ -1,0 +1,34 @@
+"""The demo generator knows exactly what it made, so the demo can check the pipeline."""
+
+from collections import Counter
+from datetime import UTC, datetime
+
+from complaints.pipeline.codec import Decoded, Rejection, decode_intake
+from complaints.pipeline.generator import DemoGenerator
+from complaints.schemas.dead_letter import RejectReason
+
+
+def test_every_malformed_event_is_rejected_for_the_reason_the_generator_intended() -> None:
+    generator = DemoGenerator(seed=3, malformed_share=0.3, duplicate_share=0.1)
+    outcomes: Counter[str] = Counter()
+    for event in generator.events(400):
+        result = decode_intake(event.value, event.source)  # type: ignore[arg-type]
+        if event.malformed is not None:
+            assert isinstance(result, Rejection)
+            assert result.reason == event.malformed
+            outcomes["malformed"] += 1
+        else:
+            assert isinstance(result, Decoded), result
+            outcomes["duplicate" if event.duplicate else "valid"] += 1
+    tally = generator.tally
+    assert tally.total == 400
+    assert outcomes == Counter(valid=tally.valid, duplicate=tally.duplicates,
+                               malformed=tally.malformed_total)
+    assert set(tally.malformed) == {reason.value for reason in RejectReason}
+
+
+def test_same_seed_gives_the_same_traffic() -> None:
+    start = datetime(2026, 11, 24, 9, tzinfo=UTC)
+    first = [e.value for e in DemoGenerator(seed=11, run_id="r", start=start).events(50)]
+    second = [e.value for e in DemoGenerator(seed=11, run_id="r", start=start).events(50)]
+    assert first == second
