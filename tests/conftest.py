@@ -6,114 +6,19 @@ themselves. Each test gets its own topic prefix and consumer group, so tests nev
 each other's events.
 """
 
-import asyncio
-import itertools
-import json
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
-from complaints.pipeline import kafka
 from complaints.pipeline.embedded import EmbeddedServices
-from complaints.pipeline.runner import WorkerProcess, worker_env
-from complaints.pipeline.settings import Settings
-from complaints.pipeline.topics import Topics
-
-REPO = Path(__file__).resolve().parent.parent
-_counter = itertools.count()
+from tests.harness import PipelineUnderTest
 
 
 @pytest.fixture(scope="session")
 def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServices]:
     with EmbeddedServices(tmp_path_factory.mktemp("embedded")) as running:
         yield running
-
-
-class PipelineUnderTest:
-    """A topic prefix of its own on the shared servers, with helpers to drive it."""
-
-    def __init__(self, services: EmbeddedServices, workdir: Path) -> None:
-        self.services = services
-        self.workdir = workdir
-        self.prefix = f"t{next(_counter)}{uuid.uuid4().hex[:6]}"
-        self.settings = Settings(
-            kafka_bootstrap_servers=services.bootstrap_servers,
-            redis_url=services.redis_url,
-            topic_prefix=self.prefix,
-            app_id=f"complaints-{self.prefix}",
-        )
-        self.topics = Topics.for_prefix(self.prefix)
-        self.workers: list[WorkerProcess] = []
-        self.redis = redis.Redis.from_url(services.redis_url)
-        asyncio.run(kafka.create_topics(self.settings, self.topics.all()))
-
-    def env(self) -> dict[str, str]:
-        env = worker_env(self.services.bootstrap_servers, self.services.redis_url,
-                         self.settings)
-        env["COMPLAINTS_APP_ID"] = self.settings.app_id
-        env["COMPLAINTS_DATA_DIR"] = str(self.workdir / "data")
-        env["COMPLAINTS_LOG_LEVEL"] = "info"
-        return env
-
-    def start_worker(self, **extra_env: str) -> WorkerProcess:
-        index = len(self.workers)
-        proc = WorkerProcess({**self.env(), **extra_env}, self.workdir / f"worker-{index}.log")
-        self.workers.append(proc.start())
-        return proc
-
-    def worker_logs(self) -> str:
-        return "\n".join(p.log_path.read_text(errors="replace")[-4000:]
-                         for p in self.workers if p.log_path.exists())
-
-    def produce(self, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
-        async def send() -> None:
-            producer = kafka.producer(self.settings)
-            await producer.start()
-            try:
-                for key, value in messages:
-                    await producer.send(topic, key=key, value=value)
-                await producer.flush()
-            finally:
-                await producer.stop()
-
-        asyncio.run(send())
-
-    def read(self, topic: str) -> list[tuple[bytes | None, bytes]]:
-        return asyncio.run(kafka.read_all(self.settings, topic))
-
-    def read_json(self, topic: str) -> list[dict]:
-        return [json.loads(value) for _, value in self.read(topic)]
-
-    def counters(self) -> dict[str, int]:
-        raw = self.redis.hgetall(f"{self.prefix}:stats")
-        return {k.decode(): int(v) for k, v in raw.items()}
-
-    def wait_for(self, condition: Callable[[], bool], timeout_s: float = 90,
-                 what: str = "condition") -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            if self.workers and not any(w.alive() for w in self.workers):
-                raise AssertionError(f"workers died while waiting for {what}:\n"
-                                     + self.worker_logs())
-            time.sleep(0.2)
-        raise AssertionError(f"timed out waiting for {what}; counters={self.counters()}\n"
-                             + self.worker_logs())
-
-    def wait_read(self, total: int, timeout_s: float = 90) -> None:
-        """Until the workers have read `total` intake events."""
-        self.wait_for(lambda: self.counters().get("intake.read", 0) >= total, timeout_s,
-                      f"{total} intake events read")
-
-    def stop(self) -> None:
-        for proc in self.workers:
-            proc.stop()
-        self.redis.close()
 
 
 @pytest.fixture

@@ -86,7 +86,7 @@ def _print_summary(report: "object") -> None:
 
 @app.command()
 def worker(
-    web_port: Annotated[int | None, typer.Option(help="Port of /metrics and the dashboard.")] = None,
+    web_port: Annotated[int | None, typer.Option(help="Port of the worker's web server.")] = None,
     log_json: Annotated[bool, typer.Option(help="One JSON object per log line.")] = False,
 ) -> None:
     """Run one pipeline worker against the configured Kafka and Redis."""
@@ -182,8 +182,8 @@ def evaluate(
 ) -> None:
     """Precision/recall/F1 per category and a confusion table on a labelled set."""
     from complaints.classifier import load_pack
-    from complaints.classifier.evaluation import default_labelled_path, evaluate as run_eval
-    from complaints.classifier.evaluation import load_labelled, render
+    from complaints.classifier.evaluation import default_labelled_path, load_labelled, render
+    from complaints.classifier.evaluation import evaluate as run_eval
 
     pack = load_pack(rules) if rules else _default_pack()
     report = run_eval(pack, load_labelled(labelled or default_labelled_path()))
@@ -205,9 +205,8 @@ def schemas_export(directory: Annotated[Path, typer.Argument(help="Output direct
 
 def main() -> None:
     """Entry point: run the command, turning known failures into one readable line."""
-    from pydantic import ValidationError
-
     import jieba
+    from pydantic import ValidationError
 
     from complaints.classifier import RulePackError
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from complaints.pipeline.topics import Topics
 from complaints.schemas.complaint import Complaint
 from complaints.schemas.dead_letter import DeadLetter
 from complaints.schemas.envelope import (
@@ -19,7 +20,6 @@ from complaints.schemas.envelope import (
     CloudEvent,
 )
 from complaints.schemas.intake import CallCenterEvent, WebEvent
-from complaints.pipeline.topics import Topics
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -109,14 +109,13 @@ def asyncapi_document(topics: Topics) -> dict[str, Any]:
         schemas.update(schema.pop("$defs", {}))
         schemas[name] = schema
     operations = {
-        "receiveCallcenter": {"action": "receive", "channel": {"$ref": "#/channels/intakeCallcenter"}},
-        "receiveWeb": {"action": "receive", "channel": {"$ref": "#/channels/intakeWeb"}},
-        "sendDeadLetter": {"action": "send", "channel": {"$ref": "#/channels/deadLetter"}},
-        "sendClassified": {"action": "send", "channel": {"$ref": "#/channels/classified"}},
-        "sendRouted": {"action": "send", "channel": {"$ref": "#/channels/routed"}},
-        "receiveActions": {"action": "receive", "channel": {"$ref": "#/channels/actions"}},
-        "sendCaseEvents": {"action": "send", "channel": {"$ref": "#/channels/caseEvents"}},
-        "sendResolutions": {"action": "send", "channel": {"$ref": "#/channels/resolutions"}},
+        f"{action}{name[0].upper()}{name[1:]}": {
+            "action": action, "channel": {"$ref": f"#/channels/{name}"}}
+        for action, name in [
+            ("receive", "intakeCallcenter"), ("receive", "intakeWeb"), ("send", "deadLetter"),
+            ("send", "classified"), ("send", "routed"), ("receive", "actions"),
+            ("send", "caseEvents"), ("send", "resolutions"),
+        ]
     }
     return {
         "asyncapi": "3.0.0",

@@ -1,6 +1,7 @@
 """Kafka clients for the commands (the stream agents use Faust's own)."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable
 
@@ -23,11 +24,9 @@ async def create_topics(settings: Settings, names: Iterable[str]) -> None:
     await admin.start()
     try:
         for name in names:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics([NewTopic(
                     name, settings.partitions, settings.replication_factor)])
-            except TopicAlreadyExistsError:
-                pass
     finally:
         await admin.close()
 
@@ -44,7 +43,9 @@ def reader(settings: Settings, **options: object) -> AIOKafkaConsumer:
     )
 
 
-async def read_all(settings: Settings, topic: str, idle_s: float = 1.0) -> list[tuple[bytes | None, bytes]]:
+async def read_all(
+    settings: Settings, topic: str, idle_s: float = 1.0
+) -> list[tuple[bytes | None, bytes]]:
     """Every (key, value) on `topic` up to its current end; for tools and tests."""
     consumer = reader(settings)
     await consumer.start()

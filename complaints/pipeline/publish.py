@@ -102,7 +102,9 @@ def _jsonl(path: Path, text: str) -> list[tuple[int, object]]:
     return items
 
 
-def publish_files(settings: Settings, paths: list[Path], source: str | None = None) -> PublishReport:
+def publish_files(
+    settings: Settings, paths: list[Path], source: str | None = None
+) -> PublishReport:
     """Read every file first (so a bad line publishes nothing), then send and flush."""
     topics = Topics.for_prefix(settings.topic_prefix)
     events = [event for path in paths for event in read_events(path, topics, source)]

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from complaints.pipeline.topics import Topics
-from tests.conftest import REPO
+from tests.harness import REPO
 
 
 @pytest.fixture(scope="module")

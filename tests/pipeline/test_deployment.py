@@ -2,7 +2,7 @@
 
 import yaml
 
-from tests.conftest import REPO
+from tests.harness import REPO
 
 
 def test_compose_runs_kraft_kafka_redis_and_two_workers_from_the_repo_dockerfile() -> None:

@@ -7,7 +7,7 @@ import pytest
 
 confluent_kafka = pytest.importorskip("confluent_kafka")
 
-from tests.conftest import PipelineUnderTest  # noqa: E402
+from tests.harness import PipelineUnderTest  # noqa: E402
 
 pytestmark = pytest.mark.broker
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from complaints.schemas.dead_letter import RejectReason
-from tests.conftest import REPO, PipelineUnderTest
+from tests.harness import REPO, PipelineUnderTest
 
 pytestmark = pytest.mark.broker
 
