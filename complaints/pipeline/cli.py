@@ -193,6 +193,50 @@ def evaluate(
         console.print(render(report))
 
 
+@app.command()
+def lag(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    watch: Annotated[bool, typer.Option(help="Refresh every 2 seconds until Ctrl-C.")] = False,
+) -> None:
+    """Consumer-group lag per topic and partition (committed, end, lag)."""
+    import asyncio
+    import time
+
+    from rich.live import Live
+    from rich.table import Table
+
+    from complaints.pipeline.lag import measure_lag, totals
+
+    settings = load_settings()
+    settings.bootstrap_list()
+
+    def table() -> Table:
+        rows = asyncio.run(measure_lag(settings))
+        view = Table(show_edge=False)
+        for column in ("group", "topic", "partition", "committed", "end", "lag"):
+            view.add_column(column, justify="right" if column != "topic" else "left")
+        for r in rows:
+            view.add_row(r.group, r.topic, str(r.partition),
+                         "-" if r.committed is None else str(r.committed), str(r.end),
+                         str(r.lag))
+        for name, value in totals(rows)["topics"].items():
+            view.add_row("", f"total {name}", "", "", "", str(value), style="bold")
+        return view
+
+    if as_json:
+        rows = asyncio.run(measure_lag(settings))
+        sys.stdout.write(json.dumps({"partitions": [r.to_dict() for r in rows],
+                                     **totals(rows)}, ensure_ascii=False) + "\n")
+        return
+    if not watch:
+        console.print(table())
+        return
+    with Live(table(), console=console, refresh_per_second=1) as live:
+        while True:
+            time.sleep(2)
+            live.update(table())
+
+
 @schemas_app.command("export")
 def schemas_export(directory: Annotated[Path, typer.Argument(help="Output directory.")]) -> None:
     """Write JSON Schema (2020-12) for every event and an AsyncAPI 3.0 document."""
@@ -208,12 +252,10 @@ def main() -> None:
     import jieba
     from pydantic import ValidationError
 
-    from complaints.classifier import RulePackError
-
     jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not for users
     try:
         app(standalone_mode=False)
-    except (UserError, ConfigurationError, RulePackError) as exc:
+    except (UserError, ConfigurationError) as exc:
         _fail(str(exc))
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -225,10 +267,19 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         _fail("interrupted", code=130)
-    except Exception as exc:  # last resort: still one line, unless debugging
+    except Exception as exc:
+        if _is_data_file_error(exc):
+            _fail(str(exc))
         if os.environ.get("COMPLAINTS_DEBUG"):
             raise
         _fail(f"{type(exc).__name__}: {exc} (set COMPLAINTS_DEBUG=1 for a traceback)")
+
+
+def _is_data_file_error(exc: Exception) -> bool:
+    """A rule pack, routing table or policy file the user can fix."""
+    from complaints.classifier import RulePackError
+
+    return isinstance(exc, RulePackError)
 
 
 def _fail(message: str, code: int = 2) -> None:

@@ -43,6 +43,32 @@ def reader(settings: Settings, **options: object) -> AIOKafkaConsumer:
     )
 
 
+async def end_offsets(
+    consumer: AIOKafkaConsumer, tps: list[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """The offset after the last record of each partition.
+
+    Kafka's ListOffsets answer is trusted, then checked by reading the last batch: the
+    embedded Tansu 0.6 broker reports the *base* offset of the last batch plus one, which
+    undercounts whenever a producer sent several records in one batch. On Apache Kafka
+    the check finds nothing new. Leaves `consumer` assigned to `tps`.
+    """
+    reported = await consumer.end_offsets(tps)
+    ends = dict(reported)
+    consumer.assign(tps)
+    probing = {tp for tp in tps if reported[tp] > 0}
+    for tp in probing:
+        consumer.seek(tp, reported[tp] - 1)
+    deadline = asyncio.get_running_loop().time() + 5
+    while probing and asyncio.get_running_loop().time() < deadline:
+        batch = await consumer.getmany(*probing, timeout_ms=500)
+        for tp, messages in batch.items():
+            if messages:
+                ends[tp] = max(ends[tp], messages[-1].offset + 1)
+                probing.discard(tp)
+    return ends
+
+
 async def read_all(
     settings: Settings, topic: str, idle_s: float = 1.0
 ) -> list[tuple[bytes | None, bytes]]:
@@ -50,24 +76,21 @@ async def read_all(
     consumer = reader(settings)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if partitions is None:
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic) or set()
+        await consumer._client.force_metadata_update()
+        partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         if not tps:
             return []
-        consumer.assign(tps)
+        ends = await end_offsets(consumer, tps)
         await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
         records: list[tuple[bytes | None, bytes]] = []
         remaining = {tp for tp in tps if ends[tp] > 0}
         while remaining:
-            batch = await consumer.getmany(timeout_ms=int(idle_s * 1000))
+            batch = await consumer.getmany(*remaining, timeout_ms=int(idle_s * 1000))
             if not batch:
                 break
             for tp, messages in batch.items():
-                records.extend((m.key, m.value) for m in messages)
+                records.extend((m.key, m.value) for m in messages if m.offset < ends[tp])
                 if messages and messages[-1].offset + 1 >= ends[tp]:
                     remaining.discard(tp)
         return records

@@ -26,7 +26,10 @@ def example_event_ids() -> set[str]:
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 event = json.loads(line)
-                ids.add(event["id"] if "specversion" in event else event["event_id"])
+                if "specversion" in event:  # the data's own id wins over the envelope's
+                    ids.add(event["data"].get("event_id") or event["id"])
+                else:
+                    ids.add(event["event_id"])
     return ids
 
 
