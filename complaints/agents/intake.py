@@ -1,14 +1,16 @@
 """Intake stage: raw call-center and web events in; complaints and dead letters out.
 
 Consumes `complaints.intake.callcenter.v1` and `complaints.intake.web.v1`.
-Produces `complaints.classified.v1` (one CloudEvent per new complaint, keyed by case id)
+Produces `complaints.classified.v1` (one CloudEvent per new complaint, keyed by case id),
+`complaints.routed.v1` (its routing decision; the case is in its Redis work queue)
 and `complaints.dlq.v1` (every input that cannot become a complaint, keyed by its
 original key, with the reason and the original bytes).
 
 Works in batches: decode each message at the edge, drop events Redis has already
-seen, normalise and classify the rest, publish, wait for the broker to confirm, and
-only then remember the event ids — so a crash anywhere leads to redelivery, never to a
-lost complaint, and a redelivered event never makes a second one.
+seen, normalise, classify and route the rest (agents.classify, agents.route), publish,
+wait for the broker to confirm, and only then remember the event ids — so a crash
+anywhere leads to redelivery, never to a lost complaint, and a redelivered event never
+makes a second one.
 """
 
 import asyncio
@@ -21,13 +23,18 @@ from datetime import UTC, datetime
 import faust
 
 from complaints.agents.classify import classify_complaints
+from complaints.agents.route import RouteDeps, route_complaints
 from complaints.classifier import PackReloader
 from complaints.normalise import mask_personal_data, to_complaint
 from complaints.pipeline.codec import Decoded, dead_letter, decode_intake, encode_cloudevent
 from complaints.pipeline.metrics import DEAD_LETTERED, STAGE_EVENTS
 from complaints.pipeline.store import SeenEvents, StageCounters
 from complaints.schemas.complaint import Complaint
-from complaints.schemas.envelope import COMPLAINT_CLASSIFIED_TYPE, DEAD_LETTER_TYPE
+from complaints.schemas.envelope import (
+    COMPLAINT_CLASSIFIED_TYPE,
+    DEAD_LETTER_TYPE,
+    ROUTING_DECIDED_TYPE,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +45,13 @@ class IntakeDeps:
 
     intake: faust.TopicT
     classified: faust.TopicT
+    routed: faust.TopicT
     dead_letter: faust.TopicT
     source_by_topic: dict[str, str]
     seen: SeenEvents
     counters: StageCounters
     reloader: PackReloader
+    route: RouteDeps
     batch_size: int
     batch_window_s: float
 
@@ -95,12 +104,21 @@ async def handle_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> None:
             value=encode_cloudevent(COMPLAINT_CLASSIFIED_TYPE, f"{complaint.case_id}.classified",
                                     complaint, subject=complaint.case_id, time=now),
         ))
+    decisions = await route_complaints(complaints, deps.route)
+    for decision in decisions:
+        sends.append(await deps.routed.send(
+            key=decision.case_id.encode(),
+            value=encode_cloudevent(ROUTING_DECIDED_TYPE, f"{decision.case_id}.routed",
+                                    decision, subject=decision.case_id, time=now),
+        ))
     await asyncio.gather(*sends)  # the broker has every output before we ack the inputs
     await deps.seen.remember(
         {key: c.case_id for key, c in zip(fresh, complaints, strict=True)}
     )
     counts["intake.complaints"] = len(complaints)
     counts["classify.classified"] = len(complaints)
+    counts["route.routed"] = len(decisions)
+    counts.update(f"route.queue.{d.queue}" for d in decisions)
     for c in complaints:
         if c.classification is not None:
             counts[f"classify.category.{c.classification.category}"] += 1

@@ -8,10 +8,12 @@ import logging
 import faust
 
 from complaints.agents import intake
+from complaints.agents.route import RouteDeps
 from complaints.classifier import PackReloader, default_pack_path
 from complaints.pipeline import store
 from complaints.pipeline.settings import Settings
 from complaints.pipeline.topics import Topics
+from complaints.routing import load_table
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +76,14 @@ def build_app(settings: Settings) -> faust.App:
     intake.attach(app, intake.IntakeDeps(
         intake=raw_topic(names.intake_callcenter, names.intake_web),
         classified=outputs[names.classified],
+        routed=outputs[names.routed],
         dead_letter=outputs[names.dead_letter],
         source_by_topic=names.intake(),
         seen=store.SeenEvents(redis, settings.topic_prefix, settings.dedup_ttl_s),
         counters=store.StageCounters(redis, settings.topic_prefix),
         reloader=PackReloader(settings.rules_path or default_pack_path()),
+        route=RouteDeps(redis=redis, prefix=settings.topic_prefix,
+                        table=load_table(settings.routes_path)),
         batch_size=settings.batch_size,
         batch_window_s=settings.batch_window_s,
     ))

@@ -15,6 +15,7 @@ import click
 import typer
 from rich.console import Console
 
+from complaints.pipeline import handler_cli
 from complaints.pipeline.settings import ConfigurationError, load_settings
 
 app = typer.Typer(
@@ -247,6 +248,9 @@ def schemas_export(directory: Annotated[Path, typer.Argument(help="Output direct
         console.print(str(path))
 
 
+handler_cli.register(app)  # queues, claim, renew, release, complete
+
+
 def main() -> None:
     """Entry point: run the command, turning known failures into one readable line."""
     import jieba
@@ -278,8 +282,9 @@ def main() -> None:
 def _is_data_file_error(exc: Exception) -> bool:
     """A rule pack, routing table or policy file the user can fix."""
     from complaints.classifier import RulePackError
+    from complaints.routing.exceptions import RoutingTableError
 
-    return isinstance(exc, RulePackError)
+    return isinstance(exc, RulePackError | RoutingTableError)
 
 
 def _fail(message: str, code: int = 2) -> None:

@@ -2,8 +2,9 @@
 
 Reads committed offsets with a consumer's `committed()` (without joining the group) and
 end offsets with `end_offsets()` checked against the last batch — calls that work on
-Apache Kafka and on the embedded Tansu broker alike (its admin offset listing does not). The pipeline's groups and the topics
-they consume are known from its topology, so no group listing is needed either.
+Apache Kafka and on the embedded Tansu broker alike (its admin offset listing does
+not). The pipeline's groups and the topics they consume are known from its topology,
+so no group listing is needed either.
 """
 
 from dataclasses import asdict, dataclass

@@ -261,7 +261,7 @@ class WorkQueues:
         self, client: "aioredis.Redis", prefix: str, *, done_ttl_s: int = 14 * 86_400,
         patient: bool = True,
     ) -> None:
-        self._client = client
+        self.client = client
         self.prefix = prefix
         self._done_ttl_s = done_ttl_s
         self._patient = patient
@@ -379,13 +379,13 @@ class WorkQueues:
 
     async def known_queues(self) -> list[str]:
         """Every queue that has ever held a case under this prefix, sorted."""
-        names = await self._run(lambda: self._client.smembers(f"{self.prefix}:queues"),
+        names = await self._run(lambda: self.client.smembers(f"{self.prefix}:queues"),
                                 "listing queues")
         return sorted(_text(n) for n in names)
 
     async def inspect(self, case_id: str) -> WorkItemState | None:
         """Where a case stands, or None if the work queues do not know it."""
-        raw = await self._run(lambda: self._client.hgetall(self.item_key(case_id)),
+        raw = await self._run(lambda: self.client.hgetall(self.item_key(case_id)),
                               f"reading {case_id}")
         if not raw:
             return None

@@ -14,6 +14,7 @@ CALLCENTER_EVENT_TYPE = "cn.complaints.intake.callcenter.v1"
 WEB_EVENT_TYPE = "cn.complaints.intake.web.v1"
 COMPLAINT_CLASSIFIED_TYPE = "cn.complaints.complaint.classified.v1"
 DEAD_LETTER_TYPE = "cn.complaints.dead-letter.v1"
+ROUTING_DECIDED_TYPE = "cn.complaints.routing.decided.v1"
 PIPELINE_SOURCE = "/complaints/pipeline"
 
 

@@ -1,0 +1,254 @@
+"""Redis-backed memory routing needs: customers' earlier cases, and mass incidents.
+
+Both are idempotent per case id, because the pipeline delivers at least once: a
+redelivered event (same case id) is neither its own repeat nor counted twice towards an
+incident, and gets the same answer as the first time. Both are single Lua scripts, so
+concurrent workers agree: an incident opens exactly once, whoever sees the K-th case.
+
+Key layout (docs/routing.md):
+
+    {prefix}:history:{subject}                ZSET case_id → received ms, per customer
+    {prefix}:incident-window:{category}:{area} ZSET case_id → received ms, not yet in an
+                                              incident
+    {prefix}:incident-open:{category}:{area}  STRING id of the incident taking in cases
+    {prefix}:incident:{id}                    HASH incident_id, category, area, status,
+                                              queue, severity, lead_case, opened_with,
+                                              opened_ms, last_at_ms, closed_ms
+    {prefix}:incident:{id}:cases              SET every linked case
+    {prefix}:incident:{id}:closed             SET linked cases already closed
+    {prefix}:case-incident:{case_id}          STRING the incident a case belongs to
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from complaints.pipeline.store import until_redis_answers
+from complaints.routing.decide import IncidentKey, IncidentMembership
+from complaints.schemas.codes import Severity
+from complaints.schemas.routing import Incident
+
+#: How long incident links are kept (closed incidents, case → incident pointers).
+INCIDENT_RETENTION = timedelta(days=90)
+
+_NUM = "local function num(x) return string.format('%.0f', x) end\n"
+
+_RECORD = _NUM + """
+-- KEYS: history.  ARGV: case, at_ms, window_ms.  → the OTHER cases within the window
+local case, window = ARGV[1], tonumber(ARGV[3])
+redis.call('ZADD', KEYS[1], 'NX', ARGV[2], case)
+local at = tonumber(redis.call('ZSCORE', KEYS[1], case))  -- first delivery's time
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. num(at - 2 * window))
+redis.call('PEXPIRE', KEYS[1], num(2 * window))
+return redis.call('ZCOUNT', KEYS[1], num(at - window), num(at)) - 1
+"""
+
+_OBSERVE = _NUM + """
+-- ARGV: prefix, where (category:area), case, at_ms, window_ms, threshold, proposed id,
+--       queue, severity, now_ms, retention_ms, category, area
+-- → {role (opened|joined|none), id, queue, severity, opened_with (comma-separated)}
+local prefix, where, case = ARGV[1], ARGV[2], ARGV[3]
+local at, window, k = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local retention = ARGV[11]
+local member_key = prefix .. ':case-incident:' .. case
+local function incident_key(id) return prefix .. ':incident:' .. id end
+local function answer(id, role)
+  local f = redis.call('HMGET', incident_key(id), 'queue', 'severity', 'opened_with')
+  return {role, id, f[1], f[2], f[3] or ''}
+end
+
+-- a redelivered case: the same answer as the first time
+local known = redis.call('GET', member_key)
+if known then
+  local lead = redis.call('HGET', incident_key(known), 'lead_case')
+  return answer(known, lead == case and 'opened' or 'joined')
+end
+
+-- an open incident here takes in cases up to W after its latest one
+local open_key = prefix .. ':incident-open:' .. where
+local open = redis.call('GET', open_key)
+if open then
+  local inc = incident_key(open)
+  local f = redis.call('HMGET', inc, 'status', 'last_at_ms')
+  if f[1] == 'open' and at <= tonumber(f[2]) + window then
+    redis.call('SADD', inc .. ':cases', case)
+    if at > tonumber(f[2]) then redis.call('HSET', inc, 'last_at_ms', num(at)) end
+    redis.call('SET', member_key, open, 'PX', retention)
+    return answer(open, 'joined')
+  end
+  redis.call('DEL', open_key)
+end
+
+-- count this case and its peers of the last W minutes
+local window_key = prefix .. ':incident-window:' .. where
+redis.call('ZADD', window_key, 'NX', num(at), case)
+redis.call('ZREMRANGEBYSCORE', window_key, '-inf', '(' .. num(at - 2 * window))
+redis.call('PEXPIRE', window_key, num(2 * window))
+local recent = redis.call('ZCOUNT', window_key, num(at - window), num(at))
+if recent < k then return {'none', '', '', '', tostring(recent)} end
+
+-- the K-th case: open the incident; it takes in every case of the window
+local id = ARGV[7]
+local inc = incident_key(id)
+local peers = redis.call('ZRANGEBYSCORE', window_key, num(at - window), '+inf')
+local others = {}
+for _, peer in ipairs(peers) do
+  redis.call('SADD', inc .. ':cases', peer)
+  redis.call('SET', prefix .. ':case-incident:' .. peer, id, 'PX', retention)
+  if peer ~= case then table.insert(others, peer) end
+end
+redis.call('DEL', window_key)
+local opened_with = table.concat(others, ',')
+redis.call('HSET', inc, 'incident_id', id, 'category', ARGV[12], 'area', ARGV[13],
+           'status', 'open', 'queue', ARGV[8], 'severity', ARGV[9], 'lead_case', case,
+           'opened_with', opened_with, 'opened_ms', ARGV[10], 'last_at_ms', num(at))
+redis.call('SET', open_key, id, 'PX', retention)
+return {'opened', id, ARGV[8], ARGV[9], opened_with}
+"""
+
+_CLOSE = """
+-- ARGV: prefix, case, now_ms, retention_s  → {incident id, status after} or false
+local prefix, case = ARGV[1], ARGV[2]
+local id = redis.call('GET', prefix .. ':case-incident:' .. case)
+if not id then return false end
+local inc = prefix .. ':incident:' .. id
+redis.call('SADD', inc .. ':closed', case)
+if redis.call('HGET', inc, 'status') ~= 'open' then return {id, 'closed', '0'} end
+if #redis.call('SDIFF', inc .. ':cases', inc .. ':closed') > 0 then return {id, 'open', '0'} end
+redis.call('HSET', inc, 'status', 'closed', 'closed_ms', ARGV[3])
+local f = redis.call('HMGET', inc, 'category', 'area')
+local open_key = prefix .. ':incident-open:' .. f[1] .. ':' .. f[2]
+if redis.call('GET', open_key) == id then redis.call('DEL', open_key) end
+for _, key in ipairs({inc, inc .. ':cases', inc .. ':closed'}) do
+  redis.call('EXPIRE', key, ARGV[4])
+end
+return {id, 'closed', '1'}
+"""
+
+
+class CustomerHistory:
+    """Each customer's cases by time, to tell a repeat complaint (重复投诉) from a first."""
+
+    def __init__(self, client: "aioredis.Redis", prefix: str) -> None:
+        self._client = client
+        self.prefix = prefix
+        self._record = client.register_script(_RECORD)
+
+    def key(self, subject: str) -> str:
+        return f"{self.prefix}:history:{subject}"
+
+    async def record_case(
+        self, subject: str, case_id: str, received_at: datetime, window: timedelta
+    ) -> int:
+        """Remember the case; return how many OTHER cases the customer had in the
+        `window` before it. Recording the same case again changes nothing."""
+        args = [case_id, str(_ms(received_at)), str(int(window.total_seconds() * 1000))]
+        return int(await until_redis_answers(
+            lambda: self._record(keys=[self.key(subject)], args=args),
+            "recording customer history"))
+
+
+@dataclass(frozen=True)
+class Closing:
+    """What closing a case did to its incident."""
+
+    incident_id: str
+    incident_closed: bool  # True only for the call that closed the incident's last case
+
+
+class IncidentTracker:
+    """Counts complaints per category and area in a sliding window; opens incidents."""
+
+    def __init__(self, client: "aioredis.Redis", prefix: str) -> None:
+        self._client = client
+        self.prefix = prefix
+        self._observe = client.register_script(_OBSERVE)
+        self._close = client.register_script(_CLOSE)
+
+    async def observe(
+        self, key: IncidentKey, case_id: str, received_at: datetime, *, threshold: int,
+        window: timedelta, proposed_id: str, queue: str, severity: Severity, now: datetime,
+    ) -> IncidentMembership | None:
+        """Count the case towards `key`; the incident it belongs to, if any.
+
+        The case that brings the count within `window` to `threshold` opens the
+        incident under `proposed_id` with `queue` and `severity` (computed by the pure
+        `incident_route`) and takes in the earlier cases; later cases join it while
+        they arrive within `window` of its latest case. Exactly once, atomically.
+        """
+        args = [
+            self.prefix, str(key), case_id, str(_ms(received_at)),
+            str(int(window.total_seconds() * 1000)), str(threshold), proposed_id, queue,
+            severity.value, str(_ms(now)), str(int(INCIDENT_RETENTION.total_seconds() * 1000)),
+            key.category.value, key.area,
+        ]
+        role, incident_id, incident_queue, incident_severity, with_ = (
+            _text(v) for v in await until_redis_answers(
+                lambda: self._observe(keys=[], args=args), "counting towards incidents"))
+        if role == "none":
+            return None
+        return IncidentMembership(
+            incident_id=incident_id, opened=role == "opened", queue=incident_queue,
+            severity=Severity(incident_severity),
+            linked_case_ids=tuple(with_.split(",")) if with_ and role == "opened" else (),
+        )
+
+    async def close_case(self, case_id: str, now: datetime | None = None) -> Closing | None:
+        """Record that a case is closed (for the recovery stage); the incident closes
+        with its last open case. None when the case belongs to no incident."""
+        moment = now or datetime.now(UTC)
+        args = [self.prefix, case_id, str(_ms(moment)),
+                str(int(INCIDENT_RETENTION.total_seconds()))]
+        raw = await until_redis_answers(lambda: self._close(keys=[], args=args),
+                                        f"closing {case_id} in its incident")
+        if not raw:
+            return None
+        incident_id, _, closed_now = (_text(v) for v in raw)
+        return Closing(incident_id=incident_id, incident_closed=closed_now == "1")
+
+    async def incident_of(self, case_id: str) -> str | None:
+        """The id of the incident a case belongs to, if any."""
+        value = await until_redis_answers(
+            lambda: self._client.get(f"{self.prefix}:case-incident:{case_id}"),
+            "reading incident link")
+        return _text(value) if value else None
+
+    async def incident(self, incident_id: str) -> Incident | None:
+        """One incident with its cases, or None if unknown (or long closed)."""
+        base = f"{self.prefix}:incident:{incident_id}"
+
+        async def read() -> tuple[dict[Any, Any], set[Any]]:
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.hgetall(base)
+                pipe.smembers(f"{base}:cases")
+                fields, cases = await pipe.execute()
+            return fields, cases
+
+        raw, cases = await until_redis_answers(read, f"reading incident {incident_id}")
+        if not raw:
+            return None
+        fields = {_text(k): _text(v) for k, v in raw.items()}
+        return Incident(
+            incident_id=incident_id, category=fields["category"], area=fields["area"],
+            case_ids=sorted(_text(c) for c in cases), lead_case_id=fields["lead_case"],
+            opened_at=_from_ms(fields["opened_ms"]), status=fields["status"],
+            closed_at=_from_ms(fields["closed_ms"]) if fields.get("closed_ms") else None,
+            queue=fields["queue"], severity=Severity(fields["severity"]),
+        )
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _from_ms(value: str) -> datetime:
+    return datetime.fromtimestamp(int(value) / 1000, UTC)
+
+
+__all__ = ["INCIDENT_RETENTION", "Closing", "CustomerHistory", "IncidentTracker"]

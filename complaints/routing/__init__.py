@@ -1,0 +1,43 @@
+"""Routing: which handler queue a complaint goes to, with what priority, and why.
+
+`table.py` reads the routing table (a YAML data file, `docs/routing.md`), `decide.py`
+holds the pure decision `route(complaint, table, context) -> RoutingDecision`. Redis
+state (work queues, customer history, incidents) lives in `complaints.pipeline`; the
+stage that ties them together is `complaints.agents.route`.
+"""
+
+from complaints.routing.decide import (
+    IncidentKey,
+    IncidentMembership,
+    RoutingContext,
+    incident_id_for,
+    incident_key,
+    incident_route,
+    repeat_subject,
+    route,
+    work_item,
+)
+from complaints.routing.exceptions import RoutingTableError
+from complaints.routing.table import (
+    RoutingTable,
+    default_table_path,
+    load_default_table,
+    load_table,
+)
+
+__all__ = [
+    "IncidentKey",
+    "IncidentMembership",
+    "RoutingContext",
+    "RoutingTable",
+    "RoutingTableError",
+    "default_table_path",
+    "incident_id_for",
+    "incident_key",
+    "incident_route",
+    "load_default_table",
+    "load_table",
+    "repeat_subject",
+    "route",
+    "work_item",
+]
