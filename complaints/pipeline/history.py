@@ -17,6 +17,7 @@ Key layout (docs/routing.md):
     {prefix}:incident:{id}:cases              SET every linked case
     {prefix}:incident:{id}:closed             SET linked cases already closed
     {prefix}:case-incident:{case_id}          STRING the incident a case belongs to
+    {prefix}:incidents:open                   ZSET open incident ids → opened ms
 """
 
 from dataclasses import dataclass
@@ -105,6 +106,7 @@ redis.call('HSET', inc, 'incident_id', id, 'category', ARGV[12], 'area', ARGV[13
            'status', 'open', 'queue', ARGV[8], 'severity', ARGV[9], 'lead_case', case,
            'opened_with', opened_with, 'opened_ms', ARGV[10], 'last_at_ms', num(at))
 redis.call('SET', open_key, id, 'PX', retention)
+redis.call('ZADD', prefix .. ':incidents:open', ARGV[10], id)
 return {'opened', id, ARGV[8], ARGV[9], opened_with}
 """
 
@@ -118,6 +120,7 @@ redis.call('SADD', inc .. ':closed', case)
 if redis.call('HGET', inc, 'status') ~= 'open' then return {id, 'closed', '0'} end
 if #redis.call('SDIFF', inc .. ':cases', inc .. ':closed') > 0 then return {id, 'open', '0'} end
 redis.call('HSET', inc, 'status', 'closed', 'closed_ms', ARGV[3])
+redis.call('ZREM', prefix .. ':incidents:open', id)
 local f = redis.call('HMGET', inc, 'category', 'area')
 local open_key = prefix .. ':incident-open:' .. f[1] .. ':' .. f[2]
 if redis.call('GET', open_key) == id then redis.call('DEL', open_key) end
@@ -237,6 +240,14 @@ class IncidentTracker:
             closed_at=_from_ms(fields["closed_ms"]) if fields.get("closed_ms") else None,
             queue=fields["queue"], severity=Severity(fields["severity"]),
         )
+
+    async def open_incidents(self, limit: int = 20) -> list[Incident]:
+        """The most recently opened incidents that are still open (for operators)."""
+        ids = await until_redis_answers(
+            lambda: self._client.zrevrange(f"{self.prefix}:incidents:open", 0, limit - 1),
+            "listing open incidents")
+        found = [await self.incident(_text(i)) for i in ids]
+        return [incident for incident in found if incident is not None]
 
 
 def _text(value: Any) -> str:

@@ -186,14 +186,19 @@ def test_an_incident_closes_with_its_last_case(services: EmbeddedServices, prefi
         tracker = IncidentTracker(client, prefix)
         for n in range(1, 6):
             await observe(tracker, f"C{n}", minutes=n)
+        listed_open = [i.incident_id for i in await tracker.open_incidents()]
         closings = [await tracker.close_case(f"C{n}") for n in range(1, 6)]
+        listed_after = await tracker.open_incidents()
         again = await tracker.close_case("C5")
         unrelated = await tracker.close_case("not-in-any-incident")
         incident = await tracker.incident("INC-C5")
         after = await observe(tracker, "C6", minutes=6)  # does not join a closed incident
-        return [closings, again, unrelated, incident, after]
+        return [closings, again, unrelated, incident, after, listed_open, listed_after]
 
-    closings, again, unrelated, incident, after = with_redis(services, scenario)
+    closings, again, unrelated, incident, after, listed_open, listed_after = with_redis(
+        services, scenario)
+    assert listed_open == ["INC-C5"]
+    assert listed_after == []
     assert [c.incident_closed for c in closings] == [False, False, False, False, True]
     assert {c.incident_id for c in closings} == {"INC-C5"}
     assert again is not None and not again.incident_closed

@@ -1,0 +1,279 @@
+"""A validated pack turned into lookup tables, built once at load so `classify` is cheap.
+
+Every term and phrase of every rule becomes an `Entry`: what it scores, how much, and the
+context it needs. Entries are found by dictionary look-ups on runs of jieba tokens, so
+the only per-text work is segmentation plus one dictionary look-up per token (see
+`engine.py`).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from types import MappingProxyType
+
+import jieba
+
+from complaints.classifier.spec import PackSpec, RuleSpec, TermSpec
+from complaints.schemas.codes import (
+    CustomerTier,
+    Industry,
+    RequestKind,
+    Severity,
+    Signal,
+)
+
+# Bits of `CompiledPack.token_roles`: what a token (or a run of tokens) can be.
+WORD = 1  # a vocabulary word
+LONGER = 2  # the start of a longer vocabulary word: worth adding the next token
+NEGATOR = 4  # a negator before a term (没有, 未 …)
+DENIAL = 8  # a denial after a term (没问题 …)
+FOCUS = 16  # a contrast marker (问题是 …)
+
+# Sentence ends (before and after NFKC, which turns full-width ！？； into ASCII).
+SENTENCE_BREAKS = frozenset({"。", "!", "?", ";", "！", "？", "；", "\n"})
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """Context a match needs: one of `words` present (or absent) within `window` tokens."""
+
+    words: frozenset[str]
+    window: int | None
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One term or phrase of one rule, with everything needed to judge a match of it."""
+
+    seq: int  # position in the pack: the last tie-breaker between equal matches
+    words: tuple[str, ...]
+    text: str
+    rule_id: str
+    rule_order: int
+    target: str
+    axis: str
+    code: str
+    subcategory: str | None
+    weight: float
+    gap: int
+    negatable: bool
+    industries: frozenset[str]
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Decisions:
+    """Tables for turning scores into a `Classification` (ordering breaks ties)."""
+
+    kind_position: MappingProxyType[str, int]
+    industry_position: MappingProxyType[str, int]
+    category_position: MappingProxyType[str, int]
+    signals: tuple[Signal, ...]
+    category_names: MappingProxyType[str, str]
+    subcategory_names: MappingProxyType[tuple[str, str], str]
+    severity_default: Severity
+    severity_by_kind: MappingProxyType[str, Severity]
+    severity_by_signal: MappingProxyType[str, Severity]
+    signals_apply_to: frozenset[str] | None
+    tier_signals: MappingProxyType[CustomerTier, tuple[Signal, ...]]
+    category_industry: MappingProxyType[str, Industry]
+    default_kind: RequestKind
+    category_min_score: float
+    secondary_min_score: float
+    industry_min_score: float
+    kind_min_score: float
+    signal_min_score: float
+    confidence_prior: float
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CompiledPack:
+    """Look-up tables and the pack's own jieba tokenizer."""
+
+    tokenizer: jieba.Tokenizer
+    hmm: bool
+    # Plain dicts, never changed after compile: these are the per-token look-ups.
+    terms: dict[str, tuple[Entry, ...]]
+    phrases: dict[str, tuple[Entry, ...]]
+    token_roles: dict[str, int]  # token or run of tokens → WORD | LONGER | NEGATOR …
+    vocabulary: frozenset[str]
+    max_chars: int
+    negation_window: int
+    scope_breaks: frozenset[str]
+    denial_window: int
+    focus_boost: float
+    decisions: Decisions
+
+
+@lru_cache(maxsize=1)
+def _default_dictionary() -> tuple[dict[str, int], int]:
+    """jieba's default prefix dictionary, read once per process (about 0.5 s)."""
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer.FREQ, tokenizer.total
+
+
+def new_tokenizer(dictionary: list[tuple[str, int | None, str | None]]) -> jieba.Tokenizer:
+    """A private, initialised tokenizer with the pack's words added.
+
+    Each pack gets its own so packs never see each other's words and the global
+    `jieba` tokenizer other code uses is untouched. Copying the already loaded default
+    dictionary (a `dict` copy, ~10 ms) instead of re-reading it keeps reloads cheap;
+    `FREQ`/`total`/`initialized` are the fields `Tokenizer.initialize` itself sets.
+    """
+    freq, total = _default_dictionary()
+    tokenizer = jieba.Tokenizer()
+    with tokenizer.lock:
+        tokenizer.FREQ = dict(freq)
+        tokenizer.total = total
+        tokenizer.initialized = True
+    for word, word_freq, tag in dictionary:
+        tokenizer.add_word(word, word_freq, tag)
+    return tokenizer
+
+
+def _variants(word: str) -> set[str]:
+    """Latin words match as written, lower-case, upper-case or capitalised (atm, ATM, Atm)."""
+    return {word, word.lower(), word.upper(), word.capitalize()}
+
+
+def _conditions(rule: RuleSpec, term: TermSpec | None = None) -> tuple[Condition, ...]:
+    """The rule's context conditions, plus the term's own (both must hold)."""
+    pairs = [(rule.requires_any, True), (rule.excludes, False)]
+    if term is not None:
+        pairs += [(term.requires_any, True), (term.excludes, False)]
+    return tuple(
+        Condition(frozenset(v for w in words for v in _variants(w)), rule.window, required)
+        for words, required in pairs
+        if words
+    )
+
+
+def _entries(rule: RuleSpec, order: int, spec: PackSpec) -> list[Entry]:
+    """One entry per term and phrase of `rule`, with rule defaults filled in."""
+    entries = []
+    for term in rule.terms:
+        entries.append(
+            Entry(
+                seq=0,
+                words=(term.term,),
+                text=term.term,
+                rule_id=rule.id,
+                rule_order=order,
+                target=rule.target,
+                axis=rule.axis,
+                code=rule.code,
+                subcategory=rule.subcategory,
+                weight=term.weight if term.weight is not None else rule.weight,
+                gap=0,
+                negatable=term.negatable if term.negatable is not None else rule.negatable,
+                industries=frozenset(term.industries or rule.industries),
+                conditions=_conditions(rule, term),
+            )
+        )
+    for phrase in rule.phrases:
+        entries.append(
+            Entry(
+                seq=0,
+                words=phrase.words,
+                text=phrase.phrase,
+                rule_id=rule.id,
+                rule_order=order,
+                target=rule.target,
+                axis=rule.axis,
+                code=rule.code,
+                subcategory=rule.subcategory,
+                weight=phrase.weight if phrase.weight is not None else rule.weight,
+                gap=phrase.gap if phrase.gap is not None else spec.settings.phrase_gap,
+                negatable=phrase.negatable if phrase.negatable is not None else rule.negatable,
+                industries=frozenset(rule.industries),
+                conditions=_conditions(rule),
+            )
+        )
+    return entries
+
+
+def _positions(codes: Iterable[str]) -> MappingProxyType[str, int]:
+    """Declaration order of codes: ties between equal scores go to the first declared."""
+    return MappingProxyType({code: index for index, code in enumerate(codes)})
+
+
+def compile_pack(spec: PackSpec) -> CompiledPack:
+    """Build the look-up tables and the tokenizer of a validated pack."""
+    terms: dict[str, list[Entry]] = {}
+    phrases: dict[str, list[Entry]] = {}
+    vocabulary: set[str] = set()
+    entries = [e for order, rule in enumerate(spec.rules) for e in _entries(rule, order, spec)]
+    for seq, entry in enumerate(entries):
+        entry = replace(entry, seq=seq)
+        by_first_word = terms if len(entry.words) == 1 else phrases
+        for variant in _variants(entry.words[0]):
+            by_first_word.setdefault(variant, []).append(entry)
+        vocabulary.update(entry.words)
+        for condition in entry.conditions:
+            vocabulary.update(condition.words)
+    denials = {variant for word in spec.negation.after for variant in _variants(word)}
+    focus_markers = {variant for word in spec.focus.markers for variant in _variants(word)}
+    vocabulary.update(denials, focus_markers)
+    vocabulary = {variant for word in vocabulary for variant in _variants(word)}
+    roles: dict[str, int] = {}
+    for word in vocabulary:
+        roles[word] = roles.get(word, 0) | WORD
+        for end in range(1, len(word)):
+            roles[word[:end]] = roles.get(word[:end], 0) | LONGER
+    marked = ((spec.negation.negators, NEGATOR), (denials, DENIAL), (focus_markers, FOCUS))
+    for words, bit in marked:
+        for word in words:  # these may span tokens too (不/打算)
+            roles[word] = roles.get(word, 0) | bit
+            for end in range(1, len(word)):
+                roles[word[:end]] = roles.get(word[:end], 0) | LONGER
+
+    severity, settings = spec.severity, spec.settings
+    decisions = Decisions(
+        kind_position=_positions(spec.kinds),
+        industry_position=_positions(spec.industries),
+        category_position=_positions(spec.categories),
+        signals=tuple(spec.signals),
+        category_names=MappingProxyType({c.value: s.name for c, s in spec.categories.items()}),
+        subcategory_names=MappingProxyType(
+            {
+                (c.value, sub): name
+                for c, s in spec.categories.items()
+                for sub, name in s.subcategories.items()
+            }
+        ),
+        severity_default=severity.default,
+        severity_by_kind=MappingProxyType({k.value: v for k, v in severity.kinds.items()}),
+        severity_by_signal=MappingProxyType({k.value: v for k, v in severity.signals.items()}),
+        signals_apply_to=(
+            None
+            if severity.signals_apply_to is None
+            else frozenset(k.value for k in severity.signals_apply_to)
+        ),
+        tier_signals=MappingProxyType({t: tuple(s) for t, s in spec.tier_signals.items()}),
+        category_industry=MappingProxyType(
+            {c.value: s.industry for c, s in spec.categories.items() if s.industry is not None}
+        ),
+        default_kind=settings.default_kind,
+        category_min_score=settings.category_min_score,
+        secondary_min_score=settings.secondary_min_score,
+        industry_min_score=settings.industry_min_score,
+        kind_min_score=settings.kind_min_score,
+        signal_min_score=settings.signal_min_score,
+        confidence_prior=settings.confidence_prior,
+    )
+    return CompiledPack(
+        tokenizer=new_tokenizer([(d.word, d.freq, d.tag) for d in spec.dictionary]),
+        hmm=spec.settings.hmm,
+        terms={word: tuple(e) for word, e in terms.items()},
+        phrases={word: tuple(e) for word, e in phrases.items()},
+        token_roles=roles,
+        vocabulary=frozenset(vocabulary),
+        max_chars=max(len(word) for word in (*vocabulary, *spec.negation.negators, "x")),
+        denial_window=spec.negation.after_window,
+        focus_boost=spec.focus.boost,
+        negation_window=spec.negation.window,
+        scope_breaks=frozenset(spec.negation.scope_breaks) | SENTENCE_BREAKS,
+        decisions=decisions,
+    )

@@ -1,0 +1,171 @@
+"""Loading a rule pack: YAML → validated `PackSpec` → `RulePack` with compiled tables.
+
+All checking happens here, so an invalid file is refused as a whole with one message
+that says where the problem is: `rules.yaml: rule 'power.outage': terms[3].weight:
+must be > 0`.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from complaints.classifier.compiled import CompiledPack, compile_pack
+from complaints.classifier.exceptions import RulePackError
+from complaints.classifier.spec import PackSpec
+from complaints.schemas.codes import Category, Industry
+
+DEFAULT_PACK_NAME = "default_pack.yaml"
+
+# Friendlier wording for the pydantic errors a pack author meets most.
+_MESSAGES = {
+    "greater_than": "must be > {gt:g}",
+    "greater_than_equal": "must be >= {ge:g}",
+    "missing": "is required",
+    "extra_forbidden": "unknown field (check the spelling against docs/rule-pack.md)",
+    "string_too_short": "must not be empty",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class RulePack:
+    """A loaded, validated pack: its declarations plus the compiled matcher.
+
+    Immutable, so a reloader can swap packs while a previous one is still in use.
+    """
+
+    spec: PackSpec
+    compiled: CompiledPack
+    source: Path | None = None
+
+    @property
+    def version(self) -> str:
+        return self.spec.version
+
+
+def default_pack_path() -> Path:
+    """The pack shipped inside the package (`complaints/classifier/default_pack.yaml`)."""
+    return Path(__file__).with_name(DEFAULT_PACK_NAME)
+
+
+def load_default_pack() -> RulePack:
+    return load_pack(default_pack_path())
+
+
+def load_pack(path: Path | str) -> RulePack:
+    """Read, validate and compile a pack file; `RulePackError` when it cannot be used."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise RulePackError(f"{path.name}: cannot read: {error.strerror or error}") from error
+    except yaml.YAMLError as error:
+        raise RulePackError(f"{path.name}: not valid YAML: {error}") from error
+    spec = parse_spec(raw, path.name)
+    return RulePack(spec=spec, compiled=compile_pack(spec), source=path)
+
+
+def parse_spec(raw: Any, file_name: str) -> PackSpec:
+    """Validate already parsed YAML; errors name `file_name`, the rule id and the field."""
+    if not isinstance(raw, dict):
+        raise RulePackError(f"{file_name}: the pack must be a mapping with `version`, `rules` …")
+    try:
+        spec = PackSpec.model_validate(raw)
+    except ValidationError as error:
+        raise RulePackError(_describe(error, raw, file_name)) from error
+    problems = _reference_problems(spec)
+    if problems:
+        raise RulePackError("\n".join(f"{file_name}: {problem}" for problem in problems))
+    return spec
+
+
+def _describe(error: ValidationError, raw: dict[str, Any], file_name: str) -> str:
+    """One line per pydantic error, with rule indexes replaced by rule ids."""
+    lines = []
+    for detail in error.errors():
+        loc = list(detail["loc"])
+        where = ""
+        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+            rules = raw.get("rules") or []
+            rule = rules[loc[1]] if loc[1] < len(rules) else None
+            rule_id = rule.get("id") if isinstance(rule, dict) else None
+            where = f"rule {rule_id!r}: " if rule_id else f"rules[{loc[1]}]: "
+            loc = loc[2:]
+        template = _MESSAGES.get(detail["type"])
+        message = template.format(**detail.get("ctx", {})) if template else detail["msg"]
+        message = message.removeprefix("Value error, ")
+        lines.append(f"{file_name}: {where}{_field_path(loc)}: {message}")
+    return "\n".join(lines)
+
+
+def _field_path(loc: list[str | int]) -> str:
+    """('terms', 3, 'weight') → 'terms[3].weight'; pydantic's union branch names dropped."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part not in {"[key]", "function-before[_from_plain_string(), TermSpec]"}:
+            path += f".{part}" if path else str(part)
+    return path or "(top level)"
+
+
+def _reference_problems(spec: PackSpec) -> list[str]:
+    """Cross-references pydantic cannot see: declared codes, unique ids, fallbacks."""
+    declared = {
+        "kind": {k.value for k in spec.kinds},
+        "industry": {i.value for i in spec.industries},
+        "category": {c.value for c in spec.categories},
+        "signal": {s.value for s in spec.signals},
+    }
+    problems = []
+    if Category.OTHER not in spec.categories:
+        problems.append("categories: must declare `other` (used when nothing matches)")
+    if Industry.GENERAL not in spec.industries:
+        problems.append("industries: must declare `general` (used when nothing decides)")
+    if spec.settings.default_kind not in spec.kinds:
+        problems.append(f"settings.default_kind: {spec.settings.default_kind} is not declared")
+    for section, codes in (
+        ("severity.kinds", [k.value for k in spec.severity.kinds]),
+        ("severity.signals", [s.value for s in spec.severity.signals]),
+        ("tier_signals", [s.value for signals in spec.tier_signals.values() for s in signals]),
+    ):
+        axis = "kind" if section == "severity.kinds" else "signal"
+        problems += [
+            f"{section}: {axis} '{code}' is not declared under `{axis}s`"
+            for code in codes
+            if code not in declared[axis]
+        ]
+    seen: set[str] = set()
+    for rule in spec.rules:
+        where = f"rule {rule.id!r}"
+        if rule.id in seen:
+            problems.append(f"{where}: id: duplicate rule id")
+        seen.add(rule.id)
+        if rule.code not in declared[rule.axis]:
+            problems.append(
+                f"{where}: target: unknown {rule.axis} '{rule.code}' "
+                f"(declared: {', '.join(sorted(declared[rule.axis]))})"
+            )
+        if rule.axis == "industry" and (
+            rule.industries or any(term.industries for term in rule.terms)
+        ):
+            problems.append(f"{where}: industries: an industry rule cannot depend on industry")
+        if rule.subcategory is not None:
+            subcategories = (
+                spec.categories[Category(rule.code)].subcategories
+                if rule.axis == "category" and rule.code in declared["category"]
+                else {}
+            )
+            if rule.subcategory not in subcategories:
+                problems.append(
+                    f"{where}: subcategory: '{rule.subcategory}' is not declared under "
+                    f"categories.{rule.code}.subcategories"
+                )
+        problems += [
+            f"{where}: industries: industry '{industry}' is not declared"
+            for industry in rule.industries
+            if industry.value not in declared["industry"]
+        ]
+    return problems

@@ -1,0 +1,272 @@
+"""The rule-pack file format as pydantic models: what `docs/rule-pack.md` documents.
+
+These models only describe and validate the YAML; `compiled.py` turns a valid pack into
+the lookup tables the engine uses. Cross-references (targets naming declared codes,
+unique rule ids) are checked in `pack.py`, where the file name is known.
+"""
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from complaints.schemas.codes import (
+    Category,
+    CustomerTier,
+    Industry,
+    RequestKind,
+    Severity,
+    Signal,
+)
+
+Weight = Annotated[float, Field(gt=0, description="Score a match adds to the rule's target.")]
+Window = Annotated[int, Field(ge=1, description="Distance in jieba tokens.")]
+Word = Annotated[str, Field(min_length=1)]
+
+AXES = ("kind", "industry", "category", "signal")
+Axis = Literal["kind", "industry", "category", "signal"]
+_RULE_ID = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
+
+
+def _no_blank(words: list[str]) -> list[str]:
+    if any(not word.strip() for word in words):
+        raise ValueError("must not contain empty words")
+    return words
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _WithContext(_Spec):
+    """Conditions shared by rules and single terms: the context a match needs."""
+
+    requires_any: list[Word] = Field(
+        default_factory=list,
+        description="The match counts only if one of these words is also in the text "
+        "(within `window` tokens when the rule sets one).",
+    )
+    excludes: list[Word] = Field(
+        default_factory=list,
+        description="The match is cancelled if one of these words is in the text "
+        "(within `window` tokens when the rule sets one).",
+    )
+    industries: list[Industry] = Field(
+        default_factory=list,
+        description="Only count when the text's industry is one of these (empty: any).",
+    )
+
+    _check_requires = field_validator("requires_any", "excludes")(_no_blank)
+
+
+class TermSpec(_WithContext):
+    """One word or contiguous expression; it may span several jieba tokens."""
+
+    term: Word = Field(examples=["停电", "迟迟不给装"])
+    weight: Weight | None = Field(default=None, description="Defaults to the rule's weight.")
+    negatable: bool | None = Field(default=None, description="Defaults to the rule's `negatable`.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_plain_string(cls, value: Any) -> Any:
+        """`- 停电` is shorthand for `- {term: 停电}`."""
+        if isinstance(value, str):
+            return {"term": value}
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(f"{value!r} is a number: quote it, e.g. '{value}'")
+        return value
+
+    @field_validator("term")
+    @classmethod
+    def _single_expression(cls, term: str) -> str:
+        if term != term.strip() or " " in term:
+            raise ValueError("a term has no spaces; write word sequences under `phrases`")
+        return term
+
+
+class PhraseSpec(_Spec):
+    """Words in this order, each within `gap` tokens of the previous one, in one sentence."""
+
+    phrase: str = Field(examples=["态度 差", "报修 没来"])
+    weight: Weight | None = None
+    gap: int | None = Field(
+        default=None, ge=0, description="Tokens allowed between words; default settings.phrase_gap."
+    )
+    negatable: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_plain_string(cls, value: Any) -> Any:
+        return {"phrase": value} if isinstance(value, str) else value
+
+    @field_validator("phrase")
+    @classmethod
+    def _two_words_or_more(cls, phrase: str) -> str:
+        if len(phrase.split()) < 2:
+            raise ValueError("a phrase needs at least two words separated by spaces")
+        return phrase
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.phrase.split())
+
+
+class RuleSpec(_WithContext):
+    """Terms and phrases that add their weight to one target."""
+
+    id: str = Field(examples=["power.outage"])
+    target: str = Field(
+        description="`<axis>:<code>`, axis one of kind, industry, category, signal.",
+        examples=["category:outage", "signal:safety"],
+    )
+    subcategory: str | None = Field(
+        default=None, description="Subcategory of a category target (documentation, reason)."
+    )
+    description: str = ""
+    weight: Weight = 1.0
+    negatable: bool = Field(
+        default=True, description="A negator shortly before a match cancels it."
+    )
+    window: Window | None = Field(
+        default=None,
+        description="Token distance for `requires_any`/`excludes`; none: the whole text.",
+    )
+    terms: list[TermSpec] = Field(default_factory=list)
+    phrases: list[PhraseSpec] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, rule_id: str) -> str:
+        if not _RULE_ID.match(rule_id):
+            raise ValueError("use lower-case letters, digits and . _ - (e.g. power.outage)")
+        return rule_id
+
+    @field_validator("target")
+    @classmethod
+    def _target_shape(cls, target: str) -> str:
+        axis, _, code = target.partition(":")
+        if axis not in AXES or not code:
+            raise ValueError(f"must be <axis>:<code> with axis one of {', '.join(AXES)}")
+        return target
+
+    @model_validator(mode="after")
+    def _has_evidence(self) -> "RuleSpec":
+        if not self.terms and not self.phrases:
+            raise ValueError("a rule needs at least one term or phrase")
+        return self
+
+    @property
+    def axis(self) -> str:
+        return self.target.partition(":")[0]
+
+    @property
+    def code(self) -> str:
+        return self.target.partition(":")[2]
+
+
+class DictionaryEntry(_Spec):
+    """A word added to the pack's jieba tokenizer so it is never split."""
+
+    word: Word = Field(examples=["无功补偿"])
+    freq: int | None = Field(
+        default=None, ge=1, description="jieba frequency; default: just enough to stay whole."
+    )
+    tag: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_plain_string(cls, value: Any) -> Any:
+        return {"word": value} if isinstance(value, str) else value
+
+
+class CategorySpec(_Spec):
+    name: str
+    subcategories: dict[str, str] = Field(default_factory=dict)
+    industry: Industry | None = Field(
+        default=None,
+        description="Industry this category implies when neither the text nor the hint "
+        "decides one (network → telecom).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_plain_string(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+class NegationSpec(_Spec):
+    """A negator shortly before a match (`未发生停电`) or a denial right after it
+    (`电费没问题`) cancels the match."""
+
+    window: Window = 3
+    negators: list[Word] = Field(default_factory=lambda: ["没有", "没", "未", "无", "不是", "并非"])
+    scope_breaks: list[Word] = Field(
+        default_factory=lambda: ["，", ",", "。", "！", "？", "；", "但", "但是", "就", "却"],
+        description="Tokens that end a negator's reach (`没有通知就停电了`).",
+    )
+    after: list[Word] = Field(
+        default_factory=list,
+        description="Denials that follow the term (`没问题`, `没坏`, `还行`); may span tokens.",
+    )
+    after_window: int = Field(
+        default=1, ge=0, description="Tokens allowed between the term and a denial after it."
+    )
+
+
+class FocusSpec(_Spec):
+    """Contrast markers (`问题是`, `我要投诉的是`): categories after them weigh more."""
+
+    markers: list[Word] = Field(default_factory=list)
+    boost: Weight = 2.0
+
+
+class SeveritySpec(_Spec):
+    """Severity = the most urgent of the kind's level and every signal's level."""
+
+    default: Severity = Severity.P3
+    kinds: dict[RequestKind, Severity] = Field(default_factory=dict)
+    signals: dict[Signal, Severity] = Field(default_factory=dict)
+    signals_apply_to: list[RequestKind] | None = Field(
+        default=None, description="Kinds whose severity signals may raise; none: all kinds."
+    )
+
+
+class Settings(_Spec):
+    """Thresholds of the decisions; the defaults suit the shipped pack."""
+
+    hmm: bool = Field(default=False, description="jieba HMM for unknown words.")
+    phrase_gap: int = Field(default=3, ge=0)
+    category_min_score: Weight = 1.0
+    secondary_min_score: Weight = 1.0
+    industry_min_score: Weight = 1.0
+    kind_min_score: Weight = 1.0
+    signal_min_score: Weight = 1.0
+    confidence_prior: Weight = 1.0
+    default_kind: RequestKind = RequestKind.COMPLAINT
+
+
+class PackSpec(_Spec):
+    """A whole rule-pack file."""
+
+    version: str = Field(min_length=1, examples=["2025.11.1"])
+    description: str = ""
+    settings: Settings = Field(default_factory=Settings)
+    negation: NegationSpec = Field(default_factory=NegationSpec)
+    focus: FocusSpec = Field(default_factory=FocusSpec)
+    dictionary: list[DictionaryEntry] = Field(default_factory=list)
+    kinds: dict[RequestKind, str]
+    industries: dict[Industry, str]
+    categories: dict[Category, CategorySpec]
+    signals: dict[Signal, str]
+    severity: SeveritySpec = Field(default_factory=SeveritySpec)
+    tier_signals: dict[CustomerTier, list[Signal]] = Field(
+        default_factory=dict, description="Signals a customer tier adds (diamond → vip)."
+    )
+    rules: list[RuleSpec]
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_text(cls, value: Any) -> Any:
+        """YAML reads `version: 1.0` as a float; accept it as the text it looks like."""
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        return str(value) if is_number else value
