@@ -28,7 +28,7 @@ from complaints.classifier import PackReloader
 from complaints.normalise import mask_personal_data, to_complaint
 from complaints.pipeline.codec import Decoded, dead_letter, decode_intake, encode_cloudevent
 from complaints.pipeline.metrics import DEAD_LETTERED, STAGE_EVENTS
-from complaints.pipeline.store import SeenEvents, StageCounters
+from complaints.pipeline.store import RecentCases, SeenEvents, StageCounters
 from complaints.schemas.complaint import Complaint
 from complaints.schemas.envelope import (
     COMPLAINT_CLASSIFIED_TYPE,
@@ -52,6 +52,7 @@ class IntakeDeps:
     counters: StageCounters
     reloader: PackReloader
     route: RouteDeps
+    recent: RecentCases
     batch_size: int
     batch_window_s: float
 
@@ -124,6 +125,7 @@ async def handle_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> None:
             counts[f"classify.category.{c.classification.category}"] += 1
             counts[f"classify.kind.{c.classification.kind}"] += 1
     await deps.counters.add(counts)
+    await deps.recent.add([d.case_id for d in decisions])
     _count_metrics(counts, complaints)
 
 
@@ -145,3 +147,4 @@ def _count_metrics(counts: Counter[str], complaints: list[Complaint]) -> None:
     STAGE_EVENTS.labels("intake", "dead_lettered").inc(counts["intake.dead_lettered"])
     STAGE_EVENTS.labels("intake", "duplicate").inc(counts["intake.duplicate"])
     STAGE_EVENTS.labels("classify", "out").inc(len(complaints))
+    STAGE_EVENTS.labels("route", "out").inc(counts["route.routed"])

@@ -10,7 +10,9 @@ import faust
 from complaints.agents import intake
 from complaints.agents.route import RouteDeps
 from complaints.classifier import PackReloader, default_pack_path
-from complaints.pipeline import store
+from complaints.pipeline import store, web
+from complaints.pipeline.metrics import RULE_PACK_INFO
+from complaints.pipeline.overview import overview
 from complaints.pipeline.settings import Settings
 from complaints.pipeline.topics import Topics
 from complaints.routing import load_table
@@ -73,6 +75,10 @@ def build_app(settings: Settings) -> faust.App:
             await topic.maybe_declare()
 
     redis = store.connect(settings.redis_dsn())
+    routing = RouteDeps(redis=redis, prefix=settings.topic_prefix,
+                        table=load_table(settings.routes_path))
+    reloader = PackReloader(settings.rules_path or default_pack_path())
+    RULE_PACK_INFO.info({"version": reloader.current().version})
     intake.attach(app, intake.IntakeDeps(
         intake=raw_topic(names.intake_callcenter, names.intake_web),
         classified=outputs[names.classified],
@@ -81,10 +87,16 @@ def build_app(settings: Settings) -> faust.App:
         source_by_topic=names.intake(),
         seen=store.SeenEvents(redis, settings.topic_prefix, settings.dedup_ttl_s),
         counters=store.StageCounters(redis, settings.topic_prefix),
-        reloader=PackReloader(settings.rules_path or default_pack_path()),
-        route=RouteDeps(redis=redis, prefix=settings.topic_prefix,
-                        table=load_table(settings.routes_path)),
+        reloader=reloader,
+        route=routing,
+        recent=store.RecentCases(redis, settings.topic_prefix),
         batch_size=settings.batch_size,
         batch_window_s=settings.batch_window_s,
     ))
+
+    async def redis_answers() -> bool:
+        return bool(await redis.ping())
+
+    web.attach_web(app, settings, overview=lambda: overview(redis, settings),
+                   queue_stats=routing.queues.stats, ready_checks=[redis_answers])
     return app

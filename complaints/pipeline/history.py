@@ -87,13 +87,26 @@ local window_key = prefix .. ':incident-window:' .. where
 redis.call('ZADD', window_key, 'NX', num(at), case)
 redis.call('ZREMRANGEBYSCORE', window_key, '-inf', '(' .. num(at - 2 * window))
 redis.call('PEXPIRE', window_key, num(2 * window))
-local recent = redis.call('ZCOUNT', window_key, num(at - window), num(at))
+-- events arrive out of order (partitions, retries): find the fullest W-long window
+-- that contains this case, among the cases up to W before and after it
+local near = redis.call('ZRANGEBYSCORE', window_key, num(at - window), num(at + window),
+                        'WITHSCORES')
+local times = {}
+for i = 2, #near, 2 do table.insert(times, tonumber(near[i])) end
+local recent, last = 0, 1
+for first = 1, #times do
+  if times[first] > at then break end
+  if last < first then last = first end
+  while last + 1 <= #times and times[last + 1] <= times[first] + window do last = last + 1 end
+  if times[last] >= at and last - first + 1 > recent then recent = last - first + 1 end
+end
 if recent < k then return {'none', '', '', '', tostring(recent)} end
 
--- the K-th case: open the incident; it takes in every case of the window
+-- the K-th case: open the incident; it takes in every case within W of this one
 local id = ARGV[7]
 local inc = incident_key(id)
-local peers = redis.call('ZRANGEBYSCORE', window_key, num(at - window), '+inf')
+local peers = {}
+for i = 1, #near, 2 do table.insert(peers, near[i]) end
 local others = {}
 for _, peer in ipairs(peers) do
   redis.call('SADD', inc .. ':cases', peer)

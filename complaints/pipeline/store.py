@@ -104,3 +104,28 @@ class StageCounters:
     async def read(self) -> dict[str, int]:
         raw = await self._client.hgetall(self.key)
         return {k.decode(): int(v) for k, v in raw.items()}
+
+
+class RecentCases:
+    """The newest case ids, for the operators' dashboard (a capped Redis list)."""
+
+    def __init__(self, client: "aioredis.Redis", prefix: str, keep: int = 50) -> None:
+        self._client = client
+        self.key = f"{prefix}:recent"
+        self._keep = keep
+
+    async def add(self, case_ids: Sequence[str]) -> None:
+        if not case_ids:
+            return
+
+        async def write() -> None:
+            async with self._client.pipeline(transaction=False) as pipe:
+                pipe.lpush(self.key, *case_ids)
+                pipe.ltrim(self.key, 0, self._keep - 1)
+                await pipe.execute()
+
+        await until_redis_answers(write, "recording recent cases")
+
+    async def read(self, limit: int = 20) -> list[str]:
+        values = await self._client.lrange(self.key, 0, limit - 1)
+        return [v.decode() for v in values]

@@ -1,11 +1,12 @@
-"""The worker's web endpoints: `/metrics` for Prometheus, `/health` and `/ready` for
-orchestrators, `/api/overview` for the dashboard and scripts.
+"""The worker's web endpoints: the dashboard at `/`, `/metrics` for Prometheus, `/health`
+and `/ready` for orchestrators, `/api/overview` for the dashboard and scripts.
 
 Served by Faust's own web server (`COMPLAINTS_WEB_PORT`), so every worker has them.
 """
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -14,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from complaints.pipeline.lag import measure_lag, totals
 from complaints.pipeline.settings import Settings
+from complaints.schemas.routing import QueueStats
 
 log = logging.getLogger(__name__)
 
@@ -22,16 +24,35 @@ CONSUMER_LAG = Gauge(
     ["group", "topic"],
 )
 
+QUEUE_DEPTH = Gauge("complaints_queue_depth", "Cases waiting per handler queue.", ["queue"])
+QUEUE_OLDEST = Gauge(
+    "complaints_queue_oldest_age_seconds", "Wait of the oldest case per handler queue.",
+    ["queue"],
+)
+QUEUE_BREACHES = Gauge(
+    "complaints_queue_breaches", "Waiting cases already past their due time.", ["queue"]
+)
+DASHBOARD = Path(__file__).with_name("dashboard.html")
+
 Overview = Callable[[], Awaitable[dict[str, Any]]]
+QueueStatsReader = Callable[[], Awaitable[Mapping[str, QueueStats]]]
 
 
 def attach_web(app: faust.App, settings: Settings, overview: Overview,
+               queue_stats: QueueStatsReader,
                ready_checks: list[Callable[[], Awaitable[bool]]]) -> None:
     """Register the endpoints and the timer that keeps the lag gauge fresh."""
 
+    @app.page("/")
+    async def dashboard(web: View, request: Request) -> Response:
+        return web.html(DASHBOARD.read_text(encoding="utf-8"))
+
     @app.page("/metrics")
     async def metrics(web: View, request: Request) -> Response:
-        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+        # aiohttp refuses a charset inside content_type; Prometheus text is UTF-8 anyway.
+        content_type = "; ".join(part for part in CONTENT_TYPE_LATEST.split("; ")
+                                 if not part.startswith("charset="))
+        return web.bytes(generate_latest(), content_type=content_type)
 
     @app.page("/health")
     async def health(web: View, request: Request) -> Response:
@@ -55,12 +76,19 @@ def attach_web(app: faust.App, settings: Settings, overview: Overview,
         return web.json(await overview())
 
     @app.timer(interval=5.0)
-    async def refresh_lag() -> None:
+    async def refresh_gauges() -> None:
+        """Queue and lag gauges, so a scrape always finds recent values."""
         try:
-            rows = await measure_lag(settings)
-        except Exception as exc:  # the broker may be away for a moment; try next tick
-            log.warning("could not measure consumer lag: %s", exc)
-            return
+            await refresh()
+        except Exception as exc:  # a dependency may be away for a moment; next tick
+            log.warning("could not refresh gauges: %s", exc)
+
+    async def refresh() -> None:
+        for name, stats in (await queue_stats()).items():
+            QUEUE_DEPTH.labels(name).set(stats.depth)
+            QUEUE_OLDEST.labels(name).set(stats.oldest_wait_s or 0)
+            QUEUE_BREACHES.labels(name).set(stats.breaches)
+        rows = await measure_lag(settings)
         for key, value in totals(rows)["topics"].items():
             group, topic = key.split("/", 1)
             CONSUMER_LAG.labels(group, topic).set(value)

@@ -99,6 +99,20 @@ def test_an_incident_opens_at_k_complaints_within_w_and_not_at_k_minus_one(
         "open", "C5", "浦东新区-金桥-碧云小区")
 
 
+def test_an_incident_opens_when_complaints_arrive_out_of_time_order(
+    services: EmbeddedServices, prefix: str
+) -> None:
+    """Partitions and retries deliver late: the newest call may be read first."""
+
+    async def scenario(client: aioredis.Redis) -> list[Any]:
+        tracker = IncidentTracker(client, prefix)
+        return [await observe(tracker, f"C{n}", minutes=n * 5) for n in range(5, 0, -1)]
+
+    seen = with_redis(services, scenario)
+    assert roles(seen) == ["none", "none", "none", "none", "opened"]
+    assert sorted(seen[4].linked_case_ids) == ["C2", "C3", "C4", "C5"]
+
+
 def test_complaints_spread_wider_than_w_open_no_incident(
     services: EmbeddedServices, prefix: str
 ) -> None:
