@@ -238,6 +238,16 @@ def lag(
             live.update(table())
 
 
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option(help="Smaller runs, within 5 minutes.")] = False,
+) -> None:
+    """End-to-end throughput and latency against a Faust forward baseline (embedded)."""
+    from complaints_bench.e2e import run as run_bench
+
+    run_bench(quick, console)
+
+
 @schemas_app.command("export")
 def schemas_export(directory: Annotated[Path, typer.Argument(help="Output directory.")]) -> None:
     """Write JSON Schema (2020-12) for every event and an AsyncAPI 3.0 document."""

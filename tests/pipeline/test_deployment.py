@@ -29,3 +29,13 @@ def test_dockerfile_installs_the_package_and_runs_a_worker() -> None:
     assert "pip install ." in dockerfile
     assert 'ENTRYPOINT ["complaints"]' in dockerfile
     assert 'CMD ["worker"]' in dockerfile
+
+
+def test_every_python_package_of_the_repo_is_installed() -> None:
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"])
+    found = {".".join(init.parent.relative_to(REPO).parts)
+             for init in (REPO / "complaints").rglob("__init__.py")}
+    assert found | {"complaints_bench"} == listed

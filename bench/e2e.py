@@ -1,0 +1,309 @@
+"""End-to-end benchmark: one pipeline worker against a Faust agent that only forwards.
+
+    complaints bench [--quick]
+
+On the embedded broker and Redis, in one run:
+
+1. **baseline** — a Faust agent that forwards every event to another topic
+   (`forward_app.py`): the ceiling of one Faust worker on this machine;
+2. **throughput** — one `complaints worker` turning the same number of realistic
+   call-center and web events into classified, routed complaints (intake → classified →
+   routed, Redis work queues included);
+3. **latency** — publish → routing decision, p50/p95/p99, at fixed publish rates;
+4. **two workers** — throughput with two worker processes in one consumer group.
+
+Throughput is measured from the broker's record timestamps of the outputs (first to
+last), so worker start-up and group joins are not counted for either side. The verdict
+is the ratio pipeline / baseline; absolute numbers vary with the machine. A human
+summary is printed, then one line of JSON.
+"""
+
+import asyncio
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiokafka import TopicPartition
+from rich.console import Console
+from rich.table import Table
+
+from complaints.normalise import case_id_for
+from complaints.pipeline import kafka
+from complaints.pipeline.codec import Decoded, decode_intake
+from complaints.pipeline.embedded import EmbeddedServices, _die_with_parent
+from complaints.pipeline.generator import DemoGenerator, GeneratedEvent
+from complaints.pipeline.runner import WorkerProcess, worker_env
+from complaints.pipeline.settings import Settings
+from complaints.pipeline.topics import Topics
+
+
+@dataclass(frozen=True)
+class Plan:
+    events: int
+    rates: tuple[int, ...]
+    rate_seconds: float
+
+    @classmethod
+    def of(cls, quick: bool) -> "Plan":
+        if quick:
+            return cls(events=5_000, rates=(200, 500), rate_seconds=10)
+        return cls(events=20_000, rates=(200, 500, 1_000), rate_seconds=20)
+
+
+@dataclass(frozen=True)
+class Latency:
+    rate: int
+    events: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+
+class Bench:
+    """One benchmark run on one pair of embedded servers."""
+
+    def __init__(self, services: EmbeddedServices, workdir: Path, console: Console) -> None:
+        self.services = services
+        self.workdir = workdir
+        self.console = console
+        self._runs = 0
+
+    def settings(self) -> Settings:
+        self._runs += 1
+        prefix = f"bench{self._runs}"
+        return Settings(kafka_bootstrap_servers=self.services.bootstrap_servers,
+                        redis_url=self.services.redis_url, topic_prefix=prefix,
+                        app_id=f"complaints-{prefix}")
+
+    # -- the pieces -------------------------------------------------------------------
+    def forward_baseline(self, events: list[GeneratedEvent]) -> float:
+        settings = self.settings()
+        source, target = f"{settings.topic_prefix}.in", f"{settings.topic_prefix}.out"
+        asyncio.run(kafka.create_topics(settings, [source, target]))
+        asyncio.run(_produce(settings, [(source, e.key, e.value) for e in events]))
+        env = {"KAFKA_BOOTSTRAP_SERVERS": self.services.bootstrap_servers,
+               "BENCH_SOURCE": source, "BENCH_TARGET": target,
+               "BENCH_GROUP": f"forward-{settings.topic_prefix}"}
+        proc = _start(["-m", "complaints_bench.forward_app"], env, self.workdir / "forward.log")
+        try:
+            return asyncio.run(_output_rate(settings, target, len(events)))
+        finally:
+            proc.stop()
+
+    def pipeline_throughput(self, events: list[GeneratedEvent], workers: int) -> float:
+        settings = self.settings()
+        topics = Topics.for_prefix(settings.topic_prefix)
+        asyncio.run(kafka.create_topics(settings, topics.all()))
+        by_source = topics_by_source(topics)
+        asyncio.run(_produce(settings, [(by_source[e.source], e.key, e.value) for e in events]))
+        procs = [self.worker(settings, f"throughput-{workers}-{i}") for i in range(workers)]
+        try:
+            return asyncio.run(_output_rate(settings, topics.routed, len(events)))
+        finally:
+            for proc in procs:
+                proc.stop()
+
+    def latencies(self, plan: Plan) -> list[Latency]:
+        settings = self.settings()
+        topics = Topics.for_prefix(settings.topic_prefix)
+        asyncio.run(kafka.create_topics(settings, topics.all()))
+        proc = self.worker(settings, "latency")
+        try:
+            warm = DemoGenerator(seed=99, malformed_share=0, duplicate_share=0, run_id="warm")
+            asyncio.run(_paced(settings, topics, list(warm.events(200)), rate=200))
+            asyncio.run(_wait_outputs(settings, topics.routed, 200))
+            results = []
+            for rate in plan.rates:
+                generator = DemoGenerator(seed=rate, malformed_share=0, duplicate_share=0,
+                                          run_id=f"rate{rate}")
+                events = list(generator.events(int(rate * plan.rate_seconds)))
+                sent = asyncio.run(_paced(settings, topics, events, rate))
+                results.append(asyncio.run(_latency(settings, topics.routed, sent, rate)))
+            return results
+        finally:
+            proc.stop()
+
+    def worker(self, settings: Settings, name: str) -> WorkerProcess:
+        env = worker_env(self.services.bootstrap_servers, self.services.redis_url, settings)
+        env["COMPLAINTS_APP_ID"] = settings.app_id
+        return WorkerProcess(env, self.workdir / f"worker-{name}.log").start()
+
+
+def topics_by_source(topics: Topics) -> dict[str, str]:
+    return {"callcenter": topics.intake_callcenter, "web": topics.intake_web}
+
+
+class _Child(WorkerProcess):
+    """A benchmark helper process (the baseline forwarder) with a worker's lifecycle."""
+
+
+def _start(args: list[str], env: dict[str, str], log_path: Path) -> WorkerProcess:
+    import subprocess
+    import sys
+
+    proc = _Child(env, log_path)
+    with log_path.open("ab") as log:
+        proc.process = subprocess.Popen([sys.executable, *args], env={**os.environ, **env},
+                                        stdin=subprocess.DEVNULL, stdout=log,
+                                        stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+    return proc
+
+
+async def _produce(settings: Settings, records: Iterable[tuple[str, bytes | None, bytes]]) -> None:
+    producer = kafka.producer(settings, max_batch_size=256 * 1024)
+    await producer.start()
+    try:
+        for topic, key, value in records:
+            await producer.send(topic, key=key, value=value)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def _partitions(settings: Settings, topic: str) -> tuple[Any, list[TopicPartition]]:
+    consumer = kafka.reader(settings)
+    await consumer.start()
+    await consumer._client.force_metadata_update()
+    tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+    return consumer, tps
+
+
+async def _wait_outputs(settings: Settings, topic: str, count: int,
+                        timeout_s: float = 600) -> None:
+    consumer, tps = await _partitions(settings, topic)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if sum((await kafka.end_offsets(consumer, tps)).values()) >= count:
+                return
+            await asyncio.sleep(0.5)
+        raise TimeoutError(f"only part of {count} outputs on {topic} after {timeout_s}s")
+    finally:
+        await consumer.stop()
+
+
+async def _timestamps(settings: Settings, topic: str, count: int) -> list[tuple[bytes, int]]:
+    """(key, broker timestamp ms) of the first `count` records of `topic`."""
+    await _wait_outputs(settings, topic, count)
+    consumer, tps = await _partitions(settings, topic)
+    try:
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        stamps: list[tuple[bytes, int]] = []
+        while len(stamps) < count:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            if not batch:
+                break
+            for messages in batch.values():
+                stamps.extend((m.key or b"", m.timestamp) for m in messages)
+        return stamps
+    finally:
+        await consumer.stop()
+
+
+async def _output_rate(settings: Settings, topic: str, count: int) -> float:
+    stamps = sorted(ts for _, ts in await _timestamps(settings, topic, count))
+    span_s = max((stamps[-1] - stamps[0]) / 1000, 1e-3)
+    return (len(stamps) - 1) / span_s
+
+
+async def _paced(settings: Settings, topics: Topics, events: list[GeneratedEvent],
+                 rate: int) -> dict[bytes, float]:
+    """Publish at `rate` events/s; case id → send time (ms since epoch)."""
+    by_source = topics_by_source(topics)
+    producer = kafka.producer(settings)
+    await producer.start()
+    sent: dict[bytes, float] = {}
+    try:
+        started = time.monotonic()
+        for index, event in enumerate(events):
+            due = started + index / rate
+            if (delay := due - time.monotonic()) > 0:
+                await asyncio.sleep(delay)
+            sent[_case_key(event)] = time.time() * 1000
+            await producer.send(by_source[event.source], key=event.key, value=event.value)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return sent
+
+
+def _case_key(event: GeneratedEvent) -> bytes:
+    decoded = decode_intake(event.value, event.source)  # type: ignore[arg-type]
+    assert isinstance(decoded, Decoded)
+    return case_id_for(decoded.source, decoded.event.event_id,
+                       decoded.event.occurred_at).encode()
+
+
+async def _latency(settings: Settings, topic: str, sent: dict[bytes, float],
+                   rate: int) -> Latency:
+    consumer, tps = await _partitions(settings, topic)
+    try:
+        await _wait_outputs(settings, topic, 0)
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        found: list[float] = []
+        deadline = time.monotonic() + 120
+        while len(found) < len(sent) and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            for messages in batch.values():
+                found.extend(m.timestamp - sent[m.key] for m in messages if m.key in sent)
+    finally:
+        await consumer.stop()
+    cuts = statistics.quantiles(found, n=100, method="inclusive")
+    return Latency(rate, len(found), round(cuts[49], 1), round(cuts[94], 1), round(cuts[98], 1))
+
+
+def run(quick: bool, console: Console | None = None) -> dict[str, Any]:
+    """The whole benchmark; returns the figures (also printed)."""
+    console = console or Console()
+    plan = Plan.of(quick)
+    events = list(DemoGenerator(seed=5, malformed_share=0, duplicate_share=0,
+                                run_id="tp").events(plan.events))
+    workdir = Path(tempfile.mkdtemp(prefix="complaints-bench-"))
+    with EmbeddedServices(workdir) as services:
+        bench = Bench(services, workdir, console)
+        console.print(f"{plan.events:,} events per throughput run; logs in {workdir}")
+        baseline = bench.forward_baseline(events)
+        console.print(f"baseline (Faust forward agent): {baseline:,.0f} events/s")
+        one = bench.pipeline_throughput(events, workers=1)
+        console.print(f"pipeline, one worker: {one:,.0f} events/s")
+        latencies = bench.latencies(plan)
+        two = bench.pipeline_throughput(events, workers=2)
+        console.print(f"pipeline, two workers: {two:,.0f} events/s")
+    figures = {
+        "throughput_eps": round(one),
+        "baseline_eps": round(baseline),
+        "ratio": round(one / baseline, 3),
+        "two_workers_eps": round(two),
+        "p99_ms": next((lat.p99_ms for lat in latencies if lat.rate == 500), None),
+        "latency": [lat.__dict__ for lat in latencies],
+        "events": plan.events,
+        "quick": quick,
+        "machine": {"nproc": os.cpu_count(), "python": platform.python_version(),
+                    "processor": platform.processor() or platform.machine()},
+    }
+    _summary(console, figures)
+    print(json.dumps(figures))
+    return figures
+
+
+def _summary(console: Console, figures: dict[str, Any]) -> None:
+    table = Table(title="end-to-end benchmark (intake → classified → routed)")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("baseline: Faust forward agent", f"{figures['baseline_eps']:,} events/s")
+    table.add_row("pipeline: one worker", f"{figures['throughput_eps']:,} events/s")
+    table.add_row("ratio (target ≥ 0.5)", f"{figures['ratio']:.2f}")
+    table.add_row("pipeline: two workers", f"{figures['two_workers_eps']:,} events/s")
+    for lat in figures["latency"]:
+        table.add_row(f"latency at {lat['rate']}/s (p50 / p95 / p99)",
+                      f"{lat['p50_ms']:.0f} / {lat['p95_ms']:.0f} / {lat['p99_ms']:.0f} ms")
+    console.print(table)
