@@ -7,14 +7,17 @@ import logging
 
 import faust
 
-from complaints.agents import intake
+from complaints.agents import intake, recovery
 from complaints.agents.route import RouteDeps
 from complaints.classifier import PackReloader, default_pack_path
 from complaints.pipeline import store, web
+from complaints.pipeline.cases import CaseStore
+from complaints.pipeline.clock import RedisClock, SystemClock
 from complaints.pipeline.metrics import RULE_PACK_INFO
 from complaints.pipeline.overview import overview
 from complaints.pipeline.settings import Settings
 from complaints.pipeline.topics import Topics
+from complaints.recovery import RecoveryRules
 from complaints.routing import load_table
 
 log = logging.getLogger(__name__)
@@ -92,6 +95,20 @@ def build_app(settings: Settings) -> faust.App:
         recent=store.RecentCases(redis, settings.topic_prefix),
         batch_size=settings.batch_size,
         batch_window_s=settings.batch_window_s,
+    ))
+    recovery.attach(app, recovery.RecoveryDeps(
+        routed=outputs[names.routed],
+        actions=outputs[names.actions],
+        case_events=outputs[names.case_events],
+        resolutions=outputs[names.resolutions],
+        dead_letter=outputs[names.dead_letter],
+        store=CaseStore(redis, settings.topic_prefix),
+        queues=routing.queues,
+        incidents=routing.incidents,
+        rules=RecoveryRules.load(settings.lifecycle_path, settings.sla_path),
+        routes=routing.table,
+        clock=RedisClock(redis, settings.topic_prefix) if settings.clock == "redis"
+        else SystemClock(),
     ))
 
     async def redis_answers() -> bool:

@@ -15,7 +15,7 @@ import click
 import typer
 from rich.console import Console
 
-from complaints.pipeline import handler_cli
+from complaints.pipeline import case_cli, handler_cli
 from complaints.pipeline.settings import ConfigurationError, load_settings
 
 app = typer.Typer(
@@ -259,6 +259,7 @@ def schemas_export(directory: Annotated[Path, typer.Argument(help="Output direct
 
 
 handler_cli.register(app)  # queues, claim, renew, release, complete
+case_cli.register(app)  # act, case
 
 
 def main() -> None:
@@ -268,7 +269,9 @@ def main() -> None:
 
     jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not for users
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click returns a typer.Exit's code here
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except (UserError, ConfigurationError) as exc:
         _fail(str(exc))
     except ValidationError as exc:

@@ -31,7 +31,8 @@ _AREAS = [
 _LINES = {"power": "95598", "telecom": "10000", "banking": "95588", "insurance": "95519",
           "healthcare": "12320", "logistics": "95338", "general": "12345"}
 _TIERS = ["standard"] * 16 + ["silver", "gold", "diamond", "vip", "key_account"]
-_MALFORMED_KINDS = list(RejectReason)
+#: Every reason the intake refuses an event for, in turn.
+MALFORMED_KINDS = [r for r in RejectReason if r is not RejectReason.UNKNOWN_CASE]
 
 
 @lru_cache(maxsize=1)
@@ -89,7 +90,7 @@ class DemoGenerator:
     def next_event(self) -> GeneratedEvent:
         r = self._random.random()
         if r < self.malformed_share:
-            kind = _MALFORMED_KINDS[self.tally.malformed_total % len(_MALFORMED_KINDS)]
+            kind = MALFORMED_KINDS[self.tally.malformed_total % len(MALFORMED_KINDS)]
             event = self._malformed(kind)
             self.tally.malformed[kind.value] += 1
         elif r < self.malformed_share + self.duplicate_share and self._sent_valid:

@@ -36,7 +36,8 @@ class PartitionLag:
 def pipeline_groups(settings: Settings) -> dict[str, list[str]]:
     """Consumer group → the topics it consumes."""
     topics = Topics.for_prefix(settings.topic_prefix)
-    return {settings.app_id: [topics.intake_callcenter, topics.intake_web]}
+    return {settings.app_id: [topics.intake_callcenter, topics.intake_web, topics.routed,
+                              topics.actions]}
 
 
 async def measure_lag(settings: Settings) -> list[PartitionLag]:

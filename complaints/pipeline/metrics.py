@@ -18,3 +18,11 @@ CLASSIFICATION_SECONDS = Histogram(
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1),
 )
 RULE_PACK_INFO = Info("complaints_rule_pack", "Rule pack in force.")
+CASE_EVENTS = Counter(
+    "complaints_case_events",
+    "Case events published, by type (transitions, rejections, SLA warnings and breaches).",
+    ["event_type"],
+)
+RESOLUTIONS = Counter(
+    "complaints_resolutions", "Cases ended (resolution events), by outcome.", ["outcome"]
+)

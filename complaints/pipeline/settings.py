@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     rules_path: Path | None = Field(default=None, description="Your rule pack (YAML).")
     routes_path: Path | None = Field(default=None, description="Your routing table (YAML).")
     sla_path: Path | None = Field(default=None, description="Your SLA policies (YAML).")
+    lifecycle_path: Path | None = Field(
+        default=None, description="Your case lifecycle table (YAML)."
+    )
+    clock: Literal["system", "redis"] = Field(
+        default="system",
+        description="`redis`: the recovery stage reads the time from `{prefix}:clock` when "
+        "set (tests and demos move time forward); never in production.",
+    )
 
     web_port: int = Field(default=6066, ge=0, le=65535)
     web_host: str = Field(default="127.0.0.1")

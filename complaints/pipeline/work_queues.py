@@ -220,6 +220,47 @@ return held
 """
 
 
+_MOVE = _PRELUDE + """
+-- ARGV: prefix, case, queue, score, member, item  → ok | held | done | not_found
+-- The recovery stage hands a case to another desk (escalation, reassignment): it ends
+-- any lease and waits, in its old age order, in the new queue.
+local case, q = ARGV[2], ARGV[3]
+local item = item_key(case)
+local f = redis.call('HMGET', item, 'state', 'queue', 'member')
+if not f[1] then return 'not_found' end
+if f[1] == 'done' then return 'done' end
+if f[1] == 'waiting' then
+  redis.call('ZREM', queue_key(f[2]), f[3])
+  redis.call('ZREM', since_key(f[2]), case)
+elseif f[1] == 'leased' then
+  redis.call('ZREM', leases_key(f[2]), case)
+  redis.call('HDEL', item, 'handler', 'lease_expires_ms', 'claimed_ms')
+end
+redis.call('HSET', item, 'queue', q, 'score', ARGV[4], 'member', ARGV[5], 'item', ARGV[6])
+redis.call('SADD', prefix .. ':queues', q)
+if f[1] == 'held' then return 'held' end
+redis.call('HSET', item, 'state', 'waiting')
+redis.call('ZADD', queue_key(q), ARGV[4], ARGV[5])
+redis.call('ZADD', since_key(q), redis.call('HGET', item, 'enqueued_ms'), case)
+return 'ok'
+"""
+
+_FINISH = _PRELUDE + """
+-- ARGV: prefix, case, done_ttl_s  → the case ended (closed or terminated): whoever holds
+-- it, it leaves its queue for good.
+local case = ARGV[2]
+local item = item_key(case)
+local f = redis.call('HMGET', item, 'state', 'queue', 'member')
+if not f[1] or f[1] == 'done' then return 0 end
+redis.call('ZREM', queue_key(f[2]), f[3])
+redis.call('ZREM', since_key(f[2]), case)
+redis.call('ZREM', leases_key(f[2]), case)
+redis.call('HSET', item, 'state', 'done', 'done_ms', num(now_ms()))
+redis.call('HDEL', item, 'lease_expires_ms')
+redis.call('EXPIRE', item, ARGV[3])
+return 1
+"""
+
 class LeaseError(Exception):
     """A release, completion or renewal that is refused; `reason` says why.
 
@@ -273,6 +314,8 @@ class WorkQueues:
         self._reclaim = client.register_script(_RECLAIM)
         self._stats = client.register_script(_STATS)
         self._hold = client.register_script(_HOLD)
+        self._move = client.register_script(_MOVE)
+        self._finish = client.register_script(_FINISH)
 
     # --- keys -------------------------------------------------------------------------
     def queue_key(self, queue: str) -> str:
@@ -316,6 +359,32 @@ class WorkQueues:
                                    f"holding cases under {incident_id}"))
 
     # --- the handler side ----------------------------------------------------------------
+    async def move(self, case_id: str, queue: str, *, severity: Severity,
+                   priority: int | None) -> str:
+        """Hand a case to another desk (recovery's escalation or reassignment).
+
+        Any lease ends; the case waits in `queue` at its new severity, keeping its age.
+        Returns `ok`, `held` (under an incident: only its desk is recorded), `done`
+        or `not_found`. Idempotent.
+        """
+        state = await self.inspect(case_id)
+        if state is None:
+            return "not_found"
+        update: dict[str, object] = {"queue": queue, "severity": severity}
+        if priority is not None:
+            update["priority"] = priority
+        item = state.item.model_copy(update=update)
+        args = [self.prefix, case_id, queue, str(queue_score(severity, item.due_at)),
+                f"{_ms(item.enqueued_at):013d}|{case_id}", item.model_dump_json()]
+        return _text(await self._run(lambda: self._move(keys=[], args=args),
+                                     f"moving {case_id} to {queue}"))
+
+    async def finish(self, case_id: str) -> bool:
+        """The case ended: it leaves its queue whoever holds it. Idempotent."""
+        args = [self.prefix, case_id, str(self._done_ttl_s)]
+        return bool(await self._run(lambda: self._finish(keys=[], args=args),
+                                    f"finishing {case_id}"))
+
     async def claim(self, queue: str, handler: str, lease_s: float) -> ClaimedCase | None:
         """The best waiting case of `queue`, now leased to `handler`; None when empty."""
         args = [self.prefix, queue, handler, str(int(lease_s * 1000)), str(RECLAIM_PER_CLAIM)]

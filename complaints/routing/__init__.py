@@ -14,6 +14,7 @@ from complaints.routing.decide import (
     incident_key,
     incident_route,
     repeat_subject,
+    reroute,
     route,
     work_item,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "load_default_table",
     "load_table",
     "repeat_subject",
+    "reroute",
     "route",
     "work_item",
 ]

@@ -126,6 +126,9 @@ def route(complaint: Complaint, table: RoutingTable, context: RoutingContext) ->
     original = set(_classification(complaint).signals)
     return RoutingDecision(
         case_id=complaint.case_id,
+        kind=_classification(complaint).kind,
+        category=_classification(complaint).category,
+        received_at=complaint.received_at,
         queue=choice.queue,
         priority=priority,
         severity=severity,
@@ -326,6 +329,18 @@ def _classification(complaint: Complaint) -> Classification:
     return complaint.classification
 
 
+def reroute(item: QueueItem, kind: RequestKind, category: Category, severity: Severity,
+            table: RoutingTable) -> str:
+    """The desk for a case whose kind or category changed (recovery's reclassify).
+
+    Matches the table on the work item's customer and channel with the new kind and
+    category; signals are not re-derived (the text did not change, only its reading).
+    """
+    facts = Facts(kind=kind, industry=item.industry, category=category, severity=severity,
+                  signals=frozenset(), tier=item.tier, channel=item.channel)
+    return choose_queue(facts, table).queue
+
+
 __all__ = [
     "Facts",
     "IncidentKey",
@@ -342,6 +357,7 @@ __all__ = [
     "matches",
     "more_urgent",
     "repeat_subject",
+    "reroute",
     "route",
     "work_item",
 ]

@@ -6,7 +6,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class RejectReason(StrEnum):
-    """Why an input could not become a complaint."""
+    """Why an input could not become a complaint (or a handler action could not apply)."""
 
     NOT_UTF8 = "not_utf8"
     NOT_JSON = "not_json"
@@ -15,6 +15,7 @@ class RejectReason(StrEnum):
     UNKNOWN_TYPE = "unknown_type"
     MISSING_FIELD = "missing_field"
     INVALID_SHAPE = "invalid_shape"
+    UNKNOWN_CASE = "unknown_case"
 
 
 class DeadLetter(BaseModel):

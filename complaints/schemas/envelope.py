@@ -15,7 +15,14 @@ WEB_EVENT_TYPE = "cn.complaints.intake.web.v1"
 COMPLAINT_CLASSIFIED_TYPE = "cn.complaints.complaint.classified.v1"
 DEAD_LETTER_TYPE = "cn.complaints.dead-letter.v1"
 ROUTING_DECIDED_TYPE = "cn.complaints.routing.decided.v1"
+RESOLUTION_TYPE = "cn.complaints.case.resolved.v1"
+HANDLER_ACTION_TYPE = "cn.complaints.handler.action.v1"
 PIPELINE_SOURCE = "/complaints/pipeline"
+
+
+def case_event_type(event_type: str) -> str:
+    """CloudEvents `type` of a case event, e.g. `cn.complaints.case.ApologyRecorded.v1`."""
+    return f"cn.complaints.case.{event_type}.v1"
 
 
 class CloudEvent(BaseModel):

@@ -34,6 +34,9 @@ class RoutingDecision(BaseModel):
 
     schema_version: Literal[1] = 1
     case_id: str = Field(description="The routed case.", examples=["C20261124-5F1A9C03D2"])
+    kind: RequestKind = Field(description="Work-order type, from the classification.")
+    category: Category = Field(description="Primary category, from the classification.")
+    received_at: AwareDatetime = Field(description="When the customer made contact.")
     queue: str = Field(
         description="Handler queue code from the routing table.", examples=["outage_repair"]
     )

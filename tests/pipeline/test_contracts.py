@@ -26,7 +26,8 @@ def _schema(exported: Path, name: str) -> dict:
 
 
 @pytest.mark.parametrize("name", ["CallCenterEvent", "WebEvent", "CloudEvent", "Complaint",
-                                  "DeadLetter"])
+                                  "DeadLetter", "RoutingDecision", "HandlerAction",
+                                  "CaseEvent", "Resolution"])
 def test_every_event_schema_is_valid_draft_2020_12(exported: Path, name: str) -> None:
     schema = _schema(exported, name)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
@@ -66,6 +67,8 @@ def test_asyncapi_document_names_every_topic_of_the_architecture(exported: Path)
     assert addresses == set(Topics.for_prefix("complaints").all())
     for message in document["components"]["messages"].values():
         jsonschema.Draft202012Validator.check_schema(message["payload"])
+    for channel in document["channels"].values():
+        assert channel["messages"], f"{channel['address']} has no payload"
     for operation in document["operations"].values():
         channel = operation["channel"]["$ref"].rsplit("/", 1)[1]
         assert channel in document["channels"]

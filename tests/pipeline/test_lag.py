@@ -31,8 +31,9 @@ def test_lag_lists_every_intake_partition_and_drops_to_zero_once_workers_catch_u
 
     before = lag_json(pipeline)
     partitions = {(r["topic"], r["partition"]) for r in before["partitions"]}
-    assert partitions == {(topic, p) for topic in (pipeline.topics.intake_web,
-                                                   pipeline.topics.intake_callcenter)
+    consumed = (pipeline.topics.intake_web, pipeline.topics.intake_callcenter,
+                pipeline.topics.routed, pipeline.topics.actions)
+    assert partitions == {(topic, p) for topic in consumed
                           for p in range(pipeline.settings.partitions)}
     assert before["groups"][pipeline.settings.app_id] == 40
     assert all(r["committed"] is None for r in before["partitions"])

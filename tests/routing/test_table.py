@@ -32,11 +32,15 @@ def refused(raw: Any, file_name: str = "routes.yaml") -> str:
     return str(caught.value)
 
 
+#: Queues only the recovery stage's escalations move cases to (lifecycle.yaml).
+ESCALATION_QUEUES = {"supervisor", "service_manager", "leadership"}
+
+
 def test_the_default_table_is_valid_and_declares_the_domain_desks(table: RoutingTable) -> None:
     expected = {"outage_repair", "billing_metering", "connection", "network_ops",
                 "service_quality", "vip_desk", "safety_emergency", "legal_pr", "inspection",
                 "insurance_claims", "nursing", "logistics", "general", "inquiry",
-                "suggestion", "praise"}
+                "suggestion", "praise", *ESCALATION_QUEUES}
     assert set(table.queues) == expected
     assert all(re.search(r"[\u4e00-\u9fff]", q.name) for q in table.queues.values())
     assert table.default_queue == "general"
@@ -46,8 +50,17 @@ def test_the_default_table_is_valid_and_declares_the_domain_desks(table: Routing
 
 
 def test_every_queue_the_default_table_declares_is_used(table: RoutingTable) -> None:
-    used = {r.queue for r in table.rules} | {table.default_queue}
+    used = {r.queue for r in table.rules} | {table.default_queue} | ESCALATION_QUEUES
     assert used == set(table.queues)
+
+
+def test_every_escalation_level_of_the_lifecycle_is_a_declared_queue(
+    table: RoutingTable,
+) -> None:
+    from complaints.recovery.lifecycle import load_lifecycle
+
+    levels = {level.queue for level in load_lifecycle().spec.escalation.levels}
+    assert levels == ESCALATION_QUEUES <= set(table.queues)
 
 
 def test_a_rule_naming_an_unknown_queue_is_refused() -> None:

@@ -1,0 +1,258 @@
+"""Recovery stage: routed cases and handler actions in; case events and resolutions out.
+
+Consumes `complaints.routed.v1` (each routing decision opens its case) and
+`complaints.actions.v1` (handler commands: acknowledge, apologize, start_fix, …).
+Produces `complaints.case-events.v1` — every accepted or rejected transition and every
+SLA warning and breach, keyed by case id — and `complaints.resolutions.v1`, once per
+case round when it ends. Invalid commands go to `complaints.dlq.v1`.
+
+For each case, under its Redis lock: load the snapshot, call the pure decision
+(`start_case`, `handle_action`, `handle_clock`), publish the events and wait for the
+broker, apply their effect on the work queues, then commit snapshot + history + timer in
+one Redis transaction. A crash before the commit redelivers the input; the decision is
+made again and its events carry the same `(case id, version)` — consumers drop repeats.
+A timer on every worker fires due deadlines; each firing is recorded in the case, so it
+never fires twice, also across restarts.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import faust
+from pydantic import ValidationError
+
+from complaints.pipeline.cases import CaseStore
+from complaints.pipeline.clock import Clock
+from complaints.pipeline.codec import Rejection, dead_letter, decode_cloudevent, encode_cloudevent
+from complaints.pipeline.history import IncidentTracker
+from complaints.pipeline.metrics import CASE_EVENTS, RESOLUTIONS
+from complaints.pipeline.work_queues import WorkQueues
+from complaints.recovery import (
+    RecoveryRules,
+    ended_by,
+    handle_action,
+    handle_clock,
+    next_timer_at,
+    open_case,
+    resolution_of,
+    start_case,
+)
+from complaints.recovery.lifecycle import apply_events
+from complaints.routing import RoutingTable, reroute
+from complaints.schemas.case import (
+    ActionName,
+    Case,
+    CaseClosed,
+    CaseEscalated,
+    CaseEvent,
+    CaseReassigned,
+    CaseReclassified,
+    CaseTerminated,
+    HandlerAction,
+)
+from complaints.schemas.codes import Signal
+from complaints.schemas.dead_letter import RejectReason
+from complaints.schemas.envelope import (
+    DEAD_LETTER_TYPE,
+    RESOLUTION_TYPE,
+    CloudEvent,
+    case_event_type,
+)
+from complaints.schemas.routing import QueueItem, RoutingDecision
+
+log = logging.getLogger(__name__)
+
+Decision = Callable[[Case | None, datetime], list[CaseEvent]]
+
+
+@dataclass
+class RecoveryDeps:
+    """What the recovery stage talks to; built once per worker by `pipeline.app`."""
+
+    routed: faust.TopicT
+    actions: faust.TopicT
+    case_events: faust.TopicT
+    resolutions: faust.TopicT
+    dead_letter: faust.TopicT
+    store: CaseStore
+    queues: WorkQueues
+    incidents: IncidentTracker
+    rules: RecoveryRules
+    routes: RoutingTable
+    clock: Clock
+    timer_interval_s: float = 1.0
+
+
+def attach(app: faust.App, deps: RecoveryDeps) -> None:
+    """Register the recovery agents and the deadline timer on `app`."""
+
+    @app.agent(deps.routed, name="open_cases")
+    async def open_cases(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            decision = _routing_decision(event.value)
+            if decision is not None:
+                await decide_for(decision.case_id, deps, _opening(decision, deps))
+
+    @app.agent(deps.actions, name="apply_actions")
+    async def apply_actions(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            action = await _valid_action(event, deps)
+            if action is None:
+                continue
+            work = await deps.queues.inspect(action.case_id)  # the desk's view, to re-route
+            await decide_for(action.case_id, deps,
+                             _action(action, deps, work.item if work else None))
+
+    @app.timer(interval=deps.timer_interval_s)
+    async def fire_deadlines() -> None:
+        now = await deps.clock.now()
+        for case_id in await deps.store.claim_due_timers(now):
+            await decide_for(case_id, deps, _clock(deps))
+
+
+async def decide_for(case_id: str, deps: RecoveryDeps, decision: Decision) -> list[CaseEvent]:
+    """Load, decide, publish, apply side effects, commit — for one case, under its lock."""
+    async with deps.store.locked(case_id):
+        case = await deps.store.load(case_id)
+        now = await deps.clock.now()
+        events = decision(case, now)
+        if not events:
+            if case is not None:
+                await deps.store.rearm(case_id, next_timer_at(case))
+            return []
+        after = apply_events(case, events)
+        sends = [await deps.case_events.send(
+            key=case_id.encode(),
+            value=encode_cloudevent(case_event_type(e.event_type), f"{case_id}:v{e.version}",
+                                    e, subject=case_id, time=e.occurred_at))
+            for e in events]
+        if ended_by(events):
+            history = [*await deps.store.history(case_id), *events]
+            resolution = resolution_of(after, history)
+            sends.append(await deps.resolutions.send(
+                key=case_id.encode(),
+                value=encode_cloudevent(RESOLUTION_TYPE, resolution.resolution_id, resolution,
+                                        subject=case_id, time=resolution.ended_at)))
+            RESOLUTIONS.labels(resolution.outcome).inc()
+        await asyncio.gather(*sends)
+        await _work_queue_effects(after, events, deps)
+        await deps.store.commit(after, events, next_timer_at(after))
+    for event in events:
+        CASE_EVENTS.labels(event.event_type).inc()
+    return events
+
+
+# -- the three decisions --------------------------------------------------------------
+def _opening(decision: RoutingDecision, deps: RecoveryDeps) -> Decision:
+    def decide(case: Case | None, now: datetime) -> list[CaseEvent]:
+        if case is not None:  # a redelivered routing decision: the case is open already
+            return []
+        opened = open_case(
+            case_id=decision.case_id, kind=decision.kind, category=decision.category,
+            severity=decision.severity, queue=decision.queue, opened_at=decision.received_at,
+            loss_claim=Signal.LOSS in decision.signals, priority=decision.priority,
+            incident_id=decision.incident_id,
+            incident_held=decision.incident_role == "held",
+        )
+        return start_case(opened, deps.rules)
+
+    return decide
+
+
+def _action(action: HandlerAction, deps: RecoveryDeps, item: QueueItem | None) -> Decision:
+    def decide(case: Case | None, now: datetime) -> list[CaseEvent]:
+        if case is None:
+            return []
+        events = handle_action(case, action, deps.rules, now)
+        if item is None:
+            return events
+        return events + _reroute_after_reclassify(case, events, action, item, deps, now)
+
+    return decide
+
+
+def _clock(deps: RecoveryDeps) -> Decision:
+    def decide(case: Case | None, now: datetime) -> list[CaseEvent]:
+        return handle_clock(case, deps.rules, now) if case is not None else []
+
+    return decide
+
+
+def _reroute_after_reclassify(case: Case, events: list[CaseEvent], action: HandlerAction,
+                              item: QueueItem, deps: RecoveryDeps,
+                              now: datetime) -> list[CaseEvent]:
+    """A category change re-routes the case: the routing table picks the new desk."""
+    if not any(isinstance(e, CaseReclassified) for e in events):
+        return []
+    after = apply_events(case, events)
+    queue = reroute(item, after.kind, after.category, after.severity, deps.routes)
+    if queue == after.queue:
+        return []
+    move = HandlerAction(action_id=f"{action.action_id}:reroute", case_id=case.case_id,
+                         action=ActionName.REASSIGN, actor="routing", target_queue=queue,
+                         note=f"re-routed after reclassification to {after.category}",
+                         issued_at=now)
+    return handle_action(after, move, deps.rules, now)
+
+
+async def _work_queue_effects(case: Case, events: Sequence[CaseEvent],
+                              deps: RecoveryDeps) -> None:
+    """Keep the handlers' work queues in step with the case (all idempotent)."""
+    for event in events:
+        if isinstance(event, CaseEscalated | CaseReassigned):
+            await deps.queues.move(case.case_id, event.queue_after, severity=case.severity,
+                                   priority=case.priority)
+        elif isinstance(event, CaseClosed | CaseTerminated):
+            await deps.queues.finish(case.case_id)
+            await deps.incidents.close_case(case.case_id, event.occurred_at)
+
+
+# -- decoding inputs ------------------------------------------------------------------
+def _routing_decision(raw: bytes | None) -> RoutingDecision | None:
+    try:
+        return decode_cloudevent(raw or b"", RoutingDecision)[1]
+    except ValidationError as exc:  # our own output: a bug, not user input
+        log.error("unreadable routing decision skipped: %s", exc)
+        return None
+
+
+async def _valid_action(event: faust.EventT, deps: RecoveryDeps) -> HandlerAction | None:
+    """The handler command, or None after dead-lettering it with the reason."""
+    raw: bytes | None = event.value
+    try:
+        action = _parse_action(raw or b"")
+    except (ValidationError, ValueError) as exc:
+        reason = RejectReason.INVALID_SHAPE
+        await _dead_letter(event, Rejection(reason, f"handler action: {exc}"), deps)
+        return None
+    if await deps.store.load(action.case_id) is None:
+        await _dead_letter(event, Rejection(RejectReason.UNKNOWN_CASE,
+                                            f"no case {action.case_id}", action.action_id), deps)
+        return None
+    return action
+
+
+def _parse_action(raw: bytes) -> HandlerAction:
+    """Bare JSON or a CloudEvents envelope around it."""
+    if b'"specversion"' in raw:
+        envelope = CloudEvent.model_validate_json(raw)
+        payload: Any = envelope.data
+        return HandlerAction.model_validate(payload)
+    return HandlerAction.model_validate_json(raw)
+
+
+async def _dead_letter(event: faust.EventT, rejection: Rejection, deps: RecoveryDeps) -> None:
+    message = event.message
+    letter = dead_letter(rejection, event.value, message.key, message.topic,
+                         message.partition, message.offset)
+    log.warning("dead-lettered handler action %s:%s@%s: %s", message.topic,
+                message.partition, message.offset, rejection.error)
+    await (await deps.dead_letter.send(
+        key=message.key,
+        value=encode_cloudevent(DEAD_LETTER_TYPE,
+                                f"dlq:{message.topic}:{message.partition}:{message.offset}",
+                                letter)))

@@ -1,0 +1,191 @@
+"""`complaints act` and `complaints case`: what a handler desk records, and what it sees.
+
+    complaints act CASE ACTION [--actor NAME] [--note TEXT] [--amount N]
+                   [--satisfaction 1-5] [--approved-by NAME] [--reason TEXT]
+                   [--category CODE] [--kind CODE] [--queue NAME] [--json]
+    complaints case ID [--json]
+
+`act` publishes a `HandlerAction` on `complaints.actions.v1` (as an upstream desk system
+would) and waits for the recovery stage's verdict: it exits 0 when the action was
+accepted, 1 when it was rejected (the reason is printed), 2 on errors.
+"""
+
+import asyncio
+import getpass
+import json
+import os
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from complaints.pipeline.settings import Settings
+
+console = Console()
+
+CaseId = Annotated[str, typer.Argument(help="Case id, e.g. C20261124-5F1A9C03D2.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON.")]
+
+
+def act(
+    case: CaseId,
+    action: Annotated[str, typer.Argument(help="acknowledge, apologize, start_fix, fix_done, "
+                                          "compensate, follow_up, close, escalate, reopen, "
+                                          "reassign, terminate, reclassify")],
+    actor: Annotated[str | None, typer.Option(help="Who acts (default: $COMPLAINTS_HANDLER "
+                                              "or your login).")] = None,
+    note: Annotated[str | None, typer.Option(help="What was said or done.")] = None,
+    amount: Annotated[float | None, typer.Option(help="Compensation in CNY.")] = None,
+    satisfaction: Annotated[int | None, typer.Option(
+        min=1, max=5, help="Return-visit answer: 5 很满意 … 1 很不满意.")] = None,
+    approved_by: Annotated[str | None, typer.Option(
+        help="Supervisor approving compensation above the limit.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Reason (terminate, reopen).")] = None,
+    category: Annotated[str | None, typer.Option(help="New category (reclassify).")] = None,
+    kind: Annotated[str | None, typer.Option(help="New kind (reclassify).")] = None,
+    queue: Annotated[str | None, typer.Option(help="Target queue (reassign).")] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the verdict.")] = 30.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Record a handler action on a case; exits 1 if the lifecycle rejects it."""
+    from pydantic import ValidationError
+
+    from complaints.pipeline.cli import UserError
+    from complaints.pipeline.settings import load_settings
+    from complaints.schemas.case import HandlerAction
+
+    settings = load_settings()
+    try:
+        command = HandlerAction(
+            action_id=f"act-{uuid.uuid4().hex[:16]}", case_id=case, action=action,
+            actor=actor or os.environ.get("COMPLAINTS_HANDLER") or getpass.getuser(),
+            note=note, amount=Decimal(str(amount)) if amount is not None else None,
+            satisfaction=satisfaction, approved_by=approved_by, reason=reason,
+            new_category=category, new_kind=kind, target_queue=queue,
+            issued_at=datetime.now(UTC),
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "action"
+        raise UserError(f"{where}: {first['msg']}") from None
+    outcome = asyncio.run(_send_and_wait(settings, command, wait))
+    if as_json:
+        sys.stdout.write(json.dumps(outcome, ensure_ascii=False) + "\n")
+    elif outcome["accepted"]:
+        console.print(f"{case}: {action} accepted → [bold]{outcome['state']}[/]")
+        for event in outcome["events"][1:]:
+            console.print(f"  then {event['event_type']}", highlight=False)
+    else:
+        console.print(f"{case}: {action} [red]rejected[/]: {outcome['reason']}",
+                      highlight=False)
+    if not outcome["accepted"]:
+        raise typer.Exit(1)
+
+
+async def _send_and_wait(settings: "Settings", command: Any, wait_s: float) -> dict[str, Any]:
+    from complaints.pipeline import kafka
+    from complaints.pipeline.cases import CaseStore
+    from complaints.pipeline.cli import UserError
+    from complaints.pipeline.codec import encode_cloudevent
+    from complaints.pipeline.store import connect
+    from complaints.pipeline.topics import Topics
+    from complaints.schemas.envelope import HANDLER_ACTION_TYPE
+
+    client = connect(settings.redis_dsn())
+    store = CaseStore(client, settings.topic_prefix)
+    try:
+        if await client.exists(f"{settings.topic_prefix}:case:{command.case_id}") == 0:
+            raise UserError(f"no case {command.case_id}; `complaints queues` lists open work")
+        producer = kafka.producer(settings)
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                Topics.for_prefix(settings.topic_prefix).actions,
+                key=command.case_id.encode(),
+                value=encode_cloudevent(HANDLER_ACTION_TYPE, command.action_id, command,
+                                        subject=command.case_id))
+        finally:
+            await producer.stop()
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            outcome = await store.action_outcome(command.action_id)
+            if outcome is not None:
+                return outcome
+            await asyncio.sleep(0.1)
+        raise UserError(f"no verdict on {command.action} within {wait_s:g}s: is a worker "
+                        "running? (the action stays queued and will be applied)")
+    finally:
+        await client.aclose()
+
+
+def case(case_id: CaseId, as_json: JsonOption = False) -> None:
+    """A case: its state, history, open deadlines, queue and handler."""
+    from complaints.pipeline.cli import UserError
+    from complaints.pipeline.settings import load_settings
+
+    view = asyncio.run(_case_view(load_settings(), case_id))
+    if view is None:
+        raise UserError(f"no case {case_id}")
+    if as_json:
+        sys.stdout.write(json.dumps(view, ensure_ascii=False) + "\n")
+        return
+    snapshot, work = view["case"], view["work_item"]
+    console.print(f"[bold]{case_id}[/] · {snapshot['kind']} · {snapshot['category']} · "
+                  f"{snapshot['severity']} · state [bold]{snapshot['state']}[/]"
+                  f" · round {snapshot['round']}")
+    console.print(f"queue {snapshot['queue']}" + (
+        f" · work item {work['state']}" + (f", held by {work['handler']}"
+                                           if work.get("handler") else "") if work else ""))
+    deadlines = Table(title="open deadlines", show_edge=False)
+    for column in ("deadline", "due", "warns at", "status"):
+        deadlines.add_column(column)
+    for d in view["open_deadlines"]:
+        deadlines.add_row(d["name"], d["due_at"], d["warn_at"], d["status"])
+    console.print(deadlines)
+    history = Table(title="history", show_edge=False)
+    for column in ("v", "when", "event", "actor", "state", "detail"):
+        history.add_column(column)
+    for e in view["history"]:
+        detail = e.get("reason") or e.get("note") or ""
+        history.add_row(str(e["version"]), e["occurred_at"], e["event_type"], e["actor"],
+                        f"{e['state_before'] or ''} → {e['state_after']}", detail)
+    console.print(history)
+
+
+async def _case_view(settings: "Settings", case_id: str) -> dict[str, Any] | None:
+    from complaints.pipeline.cases import CaseStore
+    from complaints.pipeline.store import connect
+    from complaints.pipeline.work_queues import WorkQueues
+    from complaints.schemas.case import DeadlineStatus
+
+    client = connect(settings.redis_dsn())
+    try:
+        store = CaseStore(client, settings.topic_prefix)
+        snapshot = await store.load(case_id)
+        if snapshot is None:
+            return None
+        history = await store.history(case_id)
+        work = await WorkQueues(client, settings.topic_prefix, patient=False).inspect(case_id)
+        return {
+            "case": snapshot.model_dump(mode="json"),
+            "open_deadlines": [d.model_dump(mode="json") for d in snapshot.deadlines
+                               if d.status in (DeadlineStatus.OPEN, DeadlineStatus.WARNED)],
+            "history": [e.model_dump(mode="json") for e in history],
+            "work_item": {"state": work.state, "queue": work.queue, "handler": work.handler,
+                          "incident_id": work.incident_id} if work else None,
+        }
+    finally:
+        await client.aclose()
+
+
+def register(app: typer.Typer) -> None:
+    """Add `act` and `case` to the `complaints` command."""
+    app.command("act")(act)
+    app.command("case")(case)
