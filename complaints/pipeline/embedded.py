@@ -125,6 +125,7 @@ class EmbeddedServices:
 
     def __init__(self, workdir: Path | None = None) -> None:
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="complaints-embedded-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
         broker_port, redis_port = free_port(), free_port()
         listener = f"tcp://127.0.0.1:{broker_port}"
         self.broker = _Process(
@@ -167,12 +168,6 @@ class EmbeddedServices:
     def stop(self) -> None:
         for server in (self.redis, self.broker):
             server.stop()
-
-    def restart_redis(self) -> None:
-        """Stop and start Redis on the same port (used by fault tests)."""
-        self.redis.stop()
-        self.redis.start()
-        self.redis.wait_listening(10)
 
     def __enter__(self) -> "EmbeddedServices":
         return self.start()

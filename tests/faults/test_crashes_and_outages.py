@@ -1,0 +1,219 @@
+"""Faults while events flow: killed workers, a stopped worker, a Redis restart, poison.
+
+The delivery contract these tests hold the pipeline to (README, "Topics and
+guarantees"): every valid event yields exactly one complaint, classification and routing
+decision *by id*; after a crash a topic may carry a duplicate, and a duplicate always
+carries the same id (case id, CloudEvents id, case event version), so consumers drop it.
+"""
+
+import asyncio
+import json
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from complaints.normalise import case_id_for
+from complaints.pipeline import kafka
+from complaints.pipeline.codec import Decoded, decode_intake
+from complaints.pipeline.embedded import EmbeddedServices
+from complaints.pipeline.generator import DemoGenerator, GeneratedEvent
+from tests.harness import PipelineUnderTest
+
+pytestmark = pytest.mark.broker
+
+
+def expected_cases(events: list[GeneratedEvent]) -> set[str]:
+    cases = set()
+    for event in events:
+        decoded = decode_intake(event.value, event.source)  # type: ignore[arg-type]
+        if isinstance(decoded, Decoded):
+            cases.add(case_id_for(decoded.source, decoded.event.event_id,
+                                  decoded.event.occurred_at))
+    return cases
+
+
+def publish_in_background(pipeline: PipelineUnderTest, events: list[GeneratedEvent],
+                          rate: float) -> threading.Thread:
+    topic = {"callcenter": pipeline.topics.intake_callcenter, "web": pipeline.topics.intake_web}
+
+    async def paced() -> None:
+        producer = kafka.producer(pipeline.settings)
+        await producer.start()
+        try:
+            started = time.monotonic()
+            for index, event in enumerate(events):
+                if (delay := started + index / rate - time.monotonic()) > 0:
+                    await asyncio.sleep(delay)
+                await producer.send(topic[event.source], key=event.key, value=event.value)
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+    thread = threading.Thread(target=lambda: asyncio.run(paced()), daemon=True)
+    thread.start()
+    return thread
+
+
+def ids_by_case(pipeline: PipelineUnderTest, topic: str) -> dict[str, set[str]]:
+    """case id → the CloudEvents ids seen for it on `topic`."""
+    seen: dict[str, set[str]] = defaultdict(set)
+    for envelope in pipeline.read_json(topic):
+        seen[envelope["subject"]].add(envelope["id"])
+    return seen
+
+
+def assert_exactly_once_by_id(pipeline: PipelineUnderTest, expected: set[str]) -> None:
+    for topic in (pipeline.topics.classified, pipeline.topics.routed):
+        seen = ids_by_case(pipeline, topic)
+        assert set(seen) == expected, f"{topic}: lost or invented cases"
+        assert all(len(ids) == 1 for ids in seen.values()), f"{topic}: a duplicate changed id"
+    versions: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for envelope in pipeline.read_json(pipeline.topics.case_events):
+        event = envelope["data"]
+        versions[(event["case_id"], event["version"])].add(event["event_type"])
+    assert {case for case, _ in versions} == expected, "every case was opened"
+    assert all(len(types) == 1 for types in versions.values()), "a case event was doubled"
+
+
+def opened_cases(pipeline: PipelineUnderTest) -> set[str]:
+    """Cases the recovery stage has opened (their Redis snapshots)."""
+    keys = (key.decode() for key in pipeline.redis.keys(f"{pipeline.prefix}:case:*"))
+    return {key.split(":", 2)[2] for key in keys if not key.endswith(":events")}
+
+
+def wait_for_cases(pipeline: PipelineUnderTest, expected: set[str], timeout_s: float) -> None:
+    """Until every expected case went through intake, routing and case opening."""
+    pipeline.wait_for(lambda: opened_cases(pipeline) >= expected, timeout_s,
+                      f"{len(expected)} opened cases")
+
+
+def test_sigkill_three_times_while_5000_events_flow_loses_and_doubles_nothing(
+    pipeline: PipelineUnderTest,
+) -> None:
+    events = list(DemoGenerator(seed=41, malformed_share=0.05, duplicate_share=0.05,
+                                run_id="kill").events(5_000))
+    expected = expected_cases(events)
+    pipeline.start_worker()
+    publisher = publish_in_background(pipeline, events, rate=500)
+    for _ in range(3):
+        pipeline.wait_for(lambda: pipeline.counters().get("intake.read", 0) > 0, 60,
+                          "the worker to make progress")
+        time.sleep(2)
+        pipeline.workers[-1].kill()
+        pipeline.start_worker()
+    publisher.join(timeout=60)
+    wait_for_cases(pipeline, expected, 240)
+    time.sleep(2)
+    assert_exactly_once_by_id(pipeline, expected)
+    letters = pipeline.read_json(pipeline.topics.dead_letter)
+    malformed = sum(e.malformed is not None for e in events)
+    assert len({d["id"] for d in letters}) == malformed
+
+
+def test_when_one_of_two_workers_stops_the_other_finishes_the_work(
+    pipeline: PipelineUnderTest,
+) -> None:
+    events = list(DemoGenerator(seed=42, malformed_share=0, duplicate_share=0,
+                                run_id="pair").events(2_000))
+    expected = expected_cases(events)
+    first, _second = pipeline.start_worker(), pipeline.start_worker()
+    publisher = publish_in_background(pipeline, events, rate=400)
+    pipeline.wait_for(lambda: pipeline.counters().get("intake.read", 0) > 200, 90,
+                      "both workers running")
+    first.stop()
+    publisher.join(timeout=60)
+    wait_for_cases(pipeline, expected, 180)
+    assert_exactly_once_by_id(pipeline, expected)
+
+
+def test_a_redis_restart_mid_run_is_waited_out_and_nothing_is_lost(tmp_path: Path) -> None:
+    with EmbeddedServices(tmp_path / "own-servers") as services:
+        pipeline = PipelineUnderTest(services, tmp_path)
+        try:
+            events = list(DemoGenerator(seed=43, malformed_share=0, duplicate_share=0,
+                                        run_id="redis").events(2_000))
+            expected = expected_cases(events)
+            worker = pipeline.start_worker()
+            publisher = publish_in_background(pipeline, events, rate=400)
+            pipeline.wait_for(lambda: pipeline.counters().get("intake.read", 0) > 300, 90,
+                              "the worker to make progress")
+            services.redis.stop()
+            time.sleep(3)  # the worker keeps retrying, acknowledging nothing to Kafka
+            assert worker.alive()
+            services.redis.start()
+            services.redis.wait_listening(10)
+            publisher.join(timeout=60)
+            # Redis kept nothing (memory only): the stages rebuild what they need, and a
+            # redelivered event may be processed again — with the same ids.
+            pipeline.wait_for(
+                lambda: set(ids_by_case(pipeline, pipeline.topics.routed)) >= expected,
+                180, "every case routed after the restart")
+            assert worker.alive()
+            for topic in (pipeline.topics.classified, pipeline.topics.routed):
+                seen = ids_by_case(pipeline, topic)
+                assert set(seen) == expected
+                assert all(len(ids) == 1 for ids in seen.values())
+            assert "redis unavailable" in worker.log_path.read_text(errors="replace")
+        finally:
+            pipeline.stop()
+
+
+# -- poison -----------------------------------------------------------------------------
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4)
+                           | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                           max_leaves=12)
+VALID = {"event_id": "x", "occurred_at": "2026-11-24T09:00:00+08:00", "form_id": "F",
+         "body": "停电了"}
+malformed = st.one_of(
+    st.binary(max_size=300).filter(lambda b: not b.strip().startswith(b"{")),
+    st.text(max_size=200).map(lambda t: ("{" + t).encode()),
+    json_values.filter(lambda v: not isinstance(v, dict)).map(
+        lambda v: json.dumps(v).encode()),
+    st.dictionaries(st.text(max_size=12), json_values, max_size=6).map(
+        lambda d: json.dumps(d).encode()),
+    st.sampled_from(sorted(VALID)).flatmap(lambda key: json_values.map(
+        lambda v, key=key: json.dumps({**VALID, key: v, "schema_version": 1}).encode())
+    ).filter(lambda raw: not _accidentally_valid(raw)),
+    st.integers().filter(lambda n: n != 1).map(
+        lambda n: json.dumps({**VALID, "schema_version": n}).encode()),
+    st.text(min_size=1, max_size=30).map(lambda t: json.dumps({
+        "specversion": "1.0", "id": "x", "source": "/fuzz", "type": t, "data": VALID}).encode())
+    .filter(lambda raw: not _accidentally_valid(raw)),
+)
+
+
+def _accidentally_valid(raw: bytes) -> bool:
+    return isinstance(decode_intake(raw, "web"), Decoded)
+
+
+def test_10000_generated_malformed_events_are_all_dead_lettered_and_the_worker_stays_up(
+    pipeline: PipelineUnderTest,
+) -> None:
+    worker = pipeline.start_worker()
+    sent: list[bytes] = []
+
+    @settings(max_examples=100, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.lists(malformed, min_size=100, max_size=100))
+    def publish(batch: list[bytes]) -> None:
+        pipeline.produce(pipeline.topics.intake_web, [(None, raw) for raw in batch])
+        sent.extend(batch)
+
+    publish()
+    assert len(sent) == 10_000
+    pipeline.wait_for(lambda: pipeline.counters().get("intake.dead_lettered", 0) >= len(sent),
+                      240, "every malformed event dead-lettered")
+    assert worker.alive()
+    letters = [e["data"] for e in pipeline.read_json(pipeline.topics.dead_letter)]
+    assert len(letters) == len(sent)
+    assert all(letter["reason"] and letter["error"] for letter in letters)
+    import base64
+
+    assert sorted(base64.b64decode(letter["original_b64"]) for letter in letters) == sorted(sent)
+    assert pipeline.read(pipeline.topics.classified) == []
