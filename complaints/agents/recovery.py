@@ -29,7 +29,7 @@ from complaints.pipeline.cases import CaseStore
 from complaints.pipeline.clock import Clock
 from complaints.pipeline.codec import Rejection, dead_letter, decode_cloudevent, encode_cloudevent
 from complaints.pipeline.history import IncidentTracker
-from complaints.pipeline.metrics import CASE_EVENTS, RESOLUTIONS
+from complaints.pipeline.metrics import CASE_EVENTS, RESOLUTIONS, SLA_BREACHES, SLA_WARNINGS
 from complaints.pipeline.work_queues import WorkQueues
 from complaints.recovery import (
     RecoveryRules,
@@ -52,6 +52,8 @@ from complaints.schemas.case import (
     CaseReassigned,
     CaseReclassified,
     CaseTerminated,
+    DeadlineBreached,
+    DeadlineWarned,
     HandlerAction,
 )
 from complaints.schemas.codes import Signal
@@ -141,9 +143,17 @@ async def decide_for(case_id: str, deps: RecoveryDeps, decision: Decision) -> li
         await asyncio.gather(*sends)
         await _work_queue_effects(after, events, deps)
         await deps.store.commit(after, events, next_timer_at(after))
+    _count(events)
+    return events
+
+
+def _count(events: Sequence[CaseEvent]) -> None:
     for event in events:
         CASE_EVENTS.labels(event.event_type).inc()
-    return events
+        if isinstance(event, DeadlineWarned):
+            SLA_WARNINGS.labels(event.deadline).inc()
+        elif isinstance(event, DeadlineBreached):
+            SLA_BREACHES.labels(event.deadline).inc()
 
 
 # -- the three decisions --------------------------------------------------------------

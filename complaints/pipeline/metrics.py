@@ -26,3 +26,9 @@ CASE_EVENTS = Counter(
 RESOLUTIONS = Counter(
     "complaints_resolutions", "Cases ended (resolution events), by outcome.", ["outcome"]
 )
+SLA_WARNINGS = Counter(
+    "complaints_sla_warnings", "Deadline warnings fired (at the warn share).", ["deadline"]
+)
+SLA_BREACHES = Counter(
+    "complaints_sla_breaches", "Deadlines breached (each escalates its case).", ["deadline"]
+)
