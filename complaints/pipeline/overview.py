@@ -10,6 +10,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from complaints.pipeline.cases import CaseStore
 from complaints.pipeline.history import IncidentTracker
 from complaints.pipeline.lag import measure_lag, totals
 from complaints.pipeline.settings import Settings
@@ -33,15 +34,18 @@ async def overview(client: "aioredis.Redis", settings: Settings) -> dict[str, An
     counters = await StageCounters(client, prefix).read()
     queues = WorkQueues(client, prefix, patient=False)
     lag_rows = await measure_lag(settings)
+    cases = CaseStore(client, prefix)
     recent = []
     for case_id in await RecentCases(client, prefix).read(20):
-        state = await queues.inspect(case_id)
-        if state is not None:
+        work = await queues.inspect(case_id)
+        case = await cases.load(case_id)
+        if work is not None:
             recent.append({
-                "case_id": case_id, "state": state.state, "queue": state.queue,
-                "handler": state.handler, "category": state.item.category,
-                "kind": state.item.kind, "severity": state.item.severity,
-                "excerpt": state.item.excerpt, "incident_id": state.incident_id,
+                "case_id": case_id, "state": case.state if case else "routed",
+                "work_item": work.state, "queue": work.queue, "handler": work.handler,
+                "category": work.item.category, "kind": work.item.kind,
+                "severity": case.severity if case else work.item.severity,
+                "excerpt": work.item.excerpt, "incident_id": work.incident_id,
             })
     incidents = await IncidentTracker(client, prefix).open_incidents()
     return {

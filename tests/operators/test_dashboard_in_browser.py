@@ -87,6 +87,7 @@ def test_dashboard_numbers_match_the_cli_and_a_screenshot_is_taken(
     page_queues: dict[str, dict[str, int]] = {}
     page_stages: dict[str, int] = {}
     page_lag: dict[str, int] = {}
+    page_case_states: dict[str, str] = {}
     for attrs, text in parser.cells:
         if "data-queue" in attrs:
             page_queues.setdefault(attrs["data-queue"], {})[attrs["data-field"]] = int(text)
@@ -94,6 +95,8 @@ def test_dashboard_numbers_match_the_cli_and_a_screenshot_is_taken(
             page_stages[attrs["data-stage"]] = int(text)
         elif "data-lag" in attrs:
             page_lag[attrs["data-lag"]] = int(text)
+        elif "data-case-state" in attrs:
+            page_case_states[attrs["data-case-state"]] = text
 
     cli_queues = {row["queue"]: row for row in cli_json(pipeline, "queues")}
     assert page_queues, dom[-3000:]
@@ -107,6 +110,9 @@ def test_dashboard_numbers_match_the_cli_and_a_screenshot_is_taken(
     assert page_stages["intake.complaints"] == pipeline.counters()["intake.complaints"]
     cli_lag = cli_json(pipeline, "lag")["topics"]
     assert page_lag == cli_lag
+    assert len(page_case_states) == 20
+    for case_id, state in list(page_case_states.items())[:3]:
+        assert cli_json(pipeline, "case", case_id)["case"]["state"] == state
 
     screenshot = tmp_path / "dashboard.png"
     chromium(f"http://127.0.0.1:{port}/", tmp_path, f"--screenshot={screenshot}")
