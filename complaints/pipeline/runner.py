@@ -130,6 +130,10 @@ def run_pipeline(settings: Settings, *, demo: bool, events: int | None, duration
             for i in range(workers)
         ]
         console.print(f"Started {workers} worker(s); logs in {workdir}")
+        if not demo:
+            console.print("Use it from another terminal (Ctrl-C here stops everything):\n"
+                          f"  export KAFKA_BOOTSTRAP_SERVERS={bootstrap} REDIS_URL={redis_url}"
+                          f" COMPLAINTS_TOPIC_PREFIX={settings.topic_prefix}", highlight=False)
         try:
             return asyncio.run(_drive(run_settings, redis_url, topics, procs, demo, events,
                                       duration_s, rate, console))
