@@ -7,6 +7,7 @@ traceback; `COMPLAINTS_DEBUG=1` shows the traceback when you need it.
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -46,6 +47,7 @@ def run(
     if not demo and (events or duration):
         raise UserError("--events and --duration bound the demo traffic; add --demo")
     settings = load_settings()
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
     try:
         report = run_pipeline(settings, demo=demo, events=events, duration_s=duration,
                               workers=workers, rate=rate, console=console)
@@ -55,6 +57,10 @@ def run(
     _print_summary(report)
     if not report.complete:
         raise typer.Exit(1)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _print_summary(report: "object") -> None:

@@ -87,6 +87,7 @@ class _Process:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent,
+            start_new_session=True,  # Ctrl-C reaches `run`, which stops children in order
         )
         log_file.close()
 

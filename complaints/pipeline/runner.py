@@ -45,6 +45,7 @@ class WorkerProcess:
             env={**os.environ, **self.env},
             stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent,
+            start_new_session=True,  # Ctrl-C reaches `run`, which stops children in order
         )
         log_file.close()
         return self
