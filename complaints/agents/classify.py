@@ -30,6 +30,7 @@ def classify_complaints(
             pack,
             customer_tier=complaint.customer.tier,
             industry_hint=complaint.industry_hint,
+            normalised=True,  # `text_normalised` is `analysis_text` output already
         )
         CLASSIFICATION_SECONDS.observe(time.perf_counter() - started)
         classified.append(complaint.model_copy(update={"classification": result}))

@@ -3,12 +3,12 @@
 Every term and phrase of every rule becomes an `Entry`: what it scores, how much, and the
 context it needs. Entries are found by dictionary look-ups on runs of jieba tokens, so
 the only per-text work is segmentation plus one dictionary look-up per token (see
-`engine.py`).
+`engine.py`). Segmentation itself is cached per pack, block by block (`segmenter`).
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import _lru_cache_wrapper, lru_cache, partial
 from types import MappingProxyType
 
 import jieba
@@ -32,6 +32,12 @@ FOCUS = 16  # a contrast marker (问题是 …)
 # Sentence ends (before and after NFKC, which turns full-width ！？； into ASCII).
 SENTENCE_BREAKS = frozenset({"。", "!", "?", ";", "！", "？", "；", "\n"})
 
+# Segmentations of han blocks a pack's segmenter keeps (about 0.6 kB each, 5 MB in all).
+SEGMENT_CACHE_SIZE = 8192
+# jieba's own pattern of the runs of characters it segments ("han blocks"): CJK
+# ideographs, Latin letters, digits and + # & . _ % -.
+HAN_BLOCK = jieba.re_han_default
+
 
 @dataclass(frozen=True, slots=True)
 class Condition:
@@ -52,6 +58,7 @@ class Entry:
     rule_id: str
     rule_order: int
     target: str
+    key: tuple[str, str]  # (target, text): a term counts once per target
     axis: str
     code: str
     subcategory: str | None
@@ -89,10 +96,13 @@ class Decisions:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class CompiledPack:
-    """Look-up tables and the pack's own jieba tokenizer."""
+    """Look-up tables, the pack's own jieba tokenizer and its (cached) segmenter."""
 
-    tokenizer: jieba.Tokenizer
+    tokenizer: jieba.Tokenizer  # never changed after compile: the cache relies on it
     hmm: bool
+    # `tokenizer.lcut(text, HMM=hmm)`, from `segment_cache` where it can be.
+    segment: Callable[[str], list[str]]
+    segment_cache: _lru_cache_wrapper | None  # None: segmentation is not cached
     # Plain dicts, never changed after compile: these are the per-token look-ups.
     terms: dict[str, tuple[Entry, ...]]
     phrases: dict[str, tuple[Entry, ...]]
@@ -133,6 +143,42 @@ def new_tokenizer(dictionary: list[tuple[str, int | None, str | None]]) -> jieba
     return tokenizer
 
 
+def segmenter(
+    tokenizer: jieba.Tokenizer, hmm: bool, cache_size: int = SEGMENT_CACHE_SIZE
+) -> tuple[Callable[[str], list[str]], _lru_cache_wrapper | None]:
+    """`tokenizer.lcut(text, HMM=hmm)` with a bounded LRU cache per han block.
+
+    `Tokenizer.cut` splits a text into maximal runs of `HAN_BLOCK` characters, segments
+    each run on its own (the DAG and the HMM never look past it) and yields every other
+    character as a token by itself (whitespace too; only "\\r\\n" is one token). So a
+    text's tokens are its blocks' tokens and the other characters, in order, and the
+    segmentation of a block is the same in whatever text it appears: complaints repeat
+    clauses (greetings, 停电了, 请尽快处理) that are then segmented once. Returns the
+    segmenter and its cache (`cache_info()`, `cache_clear()`); `cache_size` 0: no cache,
+    `lcut` of the whole text.
+    """
+    if cache_size <= 0:
+        return partial(tokenizer.lcut, HMM=hmm), None
+
+    @lru_cache(maxsize=cache_size)
+    def block_tokens(block: str) -> tuple[str, ...]:
+        return tuple(tokenizer.lcut(block, HMM=hmm))
+
+    split = HAN_BLOCK.split
+
+    def segment(text: str) -> list[str]:
+        if "\r" in text:  # "\r\n" is one token: leave such texts to jieba
+            return tokenizer.lcut(text, HMM=hmm)
+        parts = split(text)  # other characters, block, other characters, block, …
+        tokens = list(parts[0])
+        for index in range(1, len(parts), 2):
+            tokens += block_tokens(parts[index])
+            tokens += parts[index + 1]
+        return tokens
+
+    return segment, block_tokens
+
+
 def _variants(word: str) -> set[str]:
     """Latin words match as written, lower-case, upper-case or capitalised (atm, ATM, Atm)."""
     return {word, word.lower(), word.upper(), word.capitalize()}
@@ -162,6 +208,7 @@ def _entries(rule: RuleSpec, order: int, spec: PackSpec) -> list[Entry]:
                 rule_id=rule.id,
                 rule_order=order,
                 target=rule.target,
+                key=(rule.target, term.term),
                 axis=rule.axis,
                 code=rule.code,
                 subcategory=rule.subcategory,
@@ -181,6 +228,7 @@ def _entries(rule: RuleSpec, order: int, spec: PackSpec) -> list[Entry]:
                 rule_id=rule.id,
                 rule_order=order,
                 target=rule.target,
+                key=(rule.target, phrase.phrase),
                 axis=rule.axis,
                 code=rule.code,
                 subcategory=rule.subcategory,
@@ -199,8 +247,12 @@ def _positions(codes: Iterable[str]) -> MappingProxyType[str, int]:
     return MappingProxyType({code: index for index, code in enumerate(codes)})
 
 
-def compile_pack(spec: PackSpec) -> CompiledPack:
-    """Build the look-up tables and the tokenizer of a validated pack."""
+def compile_pack(spec: PackSpec, *, segment_cache: int = SEGMENT_CACHE_SIZE) -> CompiledPack:
+    """Build the look-up tables and the tokenizer of a validated pack.
+
+    `segment_cache`: how many han blocks' segmentations to keep (0: none); each
+    compiled pack has its own cache, so a reloaded pack starts with an empty one.
+    """
     terms: dict[str, list[Entry]] = {}
     phrases: dict[str, list[Entry]] = {}
     vocabulary: set[str] = set()
@@ -263,9 +315,13 @@ def compile_pack(spec: PackSpec) -> CompiledPack:
         signal_min_score=settings.signal_min_score,
         confidence_prior=settings.confidence_prior,
     )
+    tokenizer = new_tokenizer([(d.word, d.freq, d.tag) for d in spec.dictionary])
+    segment, cache = segmenter(tokenizer, spec.settings.hmm, segment_cache)
     return CompiledPack(
-        tokenizer=new_tokenizer([(d.word, d.freq, d.tag) for d in spec.dictionary]),
+        tokenizer=tokenizer,
         hmm=spec.settings.hmm,
+        segment=segment,
+        segment_cache=cache,
         terms={word: tuple(e) for word, e in terms.items()},
         phrases={word: tuple(e) for word, e in phrases.items()},
         token_roles=roles,

@@ -2,7 +2,8 @@
 
 The steps, each a small function below:
 
-1. normalise (`analysis_text`) and segment with the pack's own tokenizer;
+1. normalise (`analysis_text`; not again for `normalised=True` text) and segment with
+   the pack's own tokenizer (cached block by block, see `compiled.segmenter`);
 2. `_scan`: find every vocabulary word that starts and ends on token boundaries, and
    note where the negators are;
 3. `_candidates`: the pack entries (terms, phrases) those words belong to, in text
@@ -10,15 +11,20 @@ The steps, each a small function below:
 4. `_evidence`: drop candidates that are negated or miss their context, and let
    overlapping candidates of one target count once (the longest, leftmost);
 5. decide the industry, drop evidence scoped to other industries, add up the weights;
-6. pick kind, category, signals and severity from the scores with the pack's tables.
+6. pick kind, category, signals and severity from the scores with the pack's tables,
+   and build the result from values that already have the schema's types.
 
 All domain knowledge is in the pack; this module only knows how to weigh evidence.
+Everything that does not depend on the text is prepared in `compiled.py`; timings are
+in `docs/benchmarks.md` (`bench/classify_bench.py`).
 """
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import accumulate
-from typing import NamedTuple
+from typing import Any
+
+from pydantic import BaseModel
 
 from complaints.classifier.compiled import (
     DENIAL,
@@ -31,8 +37,8 @@ from complaints.classifier.compiled import (
     Entry,
 )
 from complaints.classifier.pack import RulePack
-from complaints.normalise import analysis_text
-from complaints.schemas.classification import Classification
+from complaints.normalise import analysis_text, analysis_text_again
+from complaints.schemas.classification import CategoryScore, Classification, MatchedTerm
 from complaints.schemas.codes import (
     Category,
     CustomerTier,
@@ -44,27 +50,27 @@ from complaints.schemas.codes import (
 
 Span = tuple[int, int]  # token indices [start, end)
 Candidate = tuple[int, int, Entry]  # an entry whose words were found at [start, end)
+# A pack entry found at tokens [start, end), and the weight it adds (a plain tuple:
+# there are a dozen per text, and a named tuple costs several times more to make).
+Match = tuple[int, int, Entry, float]
 
-
-class Match(NamedTuple):
-    """A pack entry found at tokens [start, end), and the weight it adds."""
-
-    start: int
-    end: int
-    entry: Entry
-    weight: float
+_SPECIAL = DENIAL | FOCUS
+# Codes to the schema's enums, without the cost of calling an enum class.
+_KINDS = {kind.value: kind for kind in RequestKind}
+_INDUSTRIES = {industry.value: industry for industry in Industry}
+_CATEGORIES = {category.value: category for category in Category}
 
 
 @dataclass(slots=True)
 class Scan:
     """What one pass over the tokens finds."""
 
-    hits: list[tuple[int, int, str]] = field(default_factory=list)  # text order, longest first
-    spans: dict[str, list[Span]] = field(default_factory=dict)  # the same, by word
-    negators: list[int] = field(default_factory=list)  # token indices of negators
-    multi_token: list[Span] = field(default_factory=list)  # words over several tokens
-    denials: list[Span] = field(default_factory=list)  # denials after a term (没问题)
-    focus: int | None = None  # token index after the first contrast marker (问题是)
+    hits: list[tuple[int, int, str]]  # text order, longest first
+    negators: list[int]  # token indices of negators
+    multi_token: list[Span]  # words over several tokens
+    denials: list[Span]  # denials after a term (没问题)
+    focus: int | None  # token index after the first contrast marker (问题是)
+    spans: dict[str, list[Span]] | None = None  # the hits by word, made when needed
 
 
 def classify(
@@ -73,110 +79,179 @@ def classify(
     *,
     customer_tier: CustomerTier | None = None,
     industry_hint: Industry | None = None,
+    normalised: bool = False,
 ) -> Classification:
     """Kind, industry, category, signals and severity of one raw text, with evidence.
 
     `industry_hint` (the upstream system's industry) decides only when the text does
     not; `customer_tier` adds the signals the pack's `tier_signals` give it.
+    `normalised=True` says `text` is already `analysis_text` output (as
+    `Complaint.text_normalised` is): the result is the same as without it, but the
+    text is normalised again only where that could change it (`analysis_text_again`).
     """
     compiled = pack.compiled
     decisions = compiled.decisions
-    normalised = analysis_text(text)
-    tokens = compiled.tokenizer.lcut(normalised, HMM=compiled.hmm)
+    text = analysis_text_again(text) if normalised else analysis_text(text)
+    tokens = compiled.segment(text)
     scan = _scan(tokens, compiled)
     evidence = _evidence(_candidates(scan, tokens, compiled), scan, tokens, compiled)
     industry = _decide_industry(evidence, industry_hint, compiled)
-    evidence = [  # industry-scoped entries count in their industries, or while none is decided
-        m
-        for m in evidence
-        if not m.entry.industries or industry is None or industry in m.entry.industries
-    ]
+    if industry is not None:  # industry-scoped entries count in their industries only
+        evidence = [m for m in evidence if not m[2].industries or industry in m[2].industries]
     scores = _scores(evidence)
 
-    ranked = _ranked(scores.get("category", {}), decisions.category_position)
+    ranked = _ranked(scores["category"], decisions.category_position)
     has_category = bool(ranked) and ranked[0][1] >= decisions.category_min_score
-    category = ranked[0][0] if has_category else Category.OTHER
+    category = _CATEGORIES[ranked[0][0]] if has_category else Category.OTHER
     if industry is None:  # neither text nor hint decided: the category may imply one
         industry = decisions.category_industry.get(category, Industry.GENERAL)
-    kind = _decide_kind(scores.get("kind", {}), compiled)
-    signals = _signals(scores.get("signal", {}), customer_tier, compiled)
+    kind = _decide_kind(scores["kind"], compiled)
+    signals = _signals(scores["signal"], customer_tier, compiled)
     offsets = list(accumulate(map(len, tokens), initial=0))
-    # One validation of plain data is several times cheaper than building each
-    # nested model on its own; the schema still checks every field.
-    return Classification.model_validate(
+    secondary_min = decisions.secondary_min_score
+    # The values are the schema's own types (enums, floats), in field order, so the
+    # models are built without validating them again (see `_model_builder`).
+    return _new_classification(
         {
             "kind": kind,
-            "industry": industry,
+            "industry": _INDUSTRIES.get(industry) or Industry(industry),
             "category": category,
             "secondary": [
-                {"category": code, "score": round(score, 3)}
+                _new_category_score({"category": _CATEGORIES[code], "score": round(score, 3)})
                 for code, score in ranked[1 if has_category else 0 :]
-                if score >= decisions.secondary_min_score and code != Category.OTHER
+                if score >= secondary_min and code != Category.OTHER
             ],
             "severity": _severity(kind, signals, compiled),
             "signals": signals,
             "matches": [
-                {
-                    "term": m.entry.text,
-                    "start": offsets[m.start],
-                    "end": offsets[m.end],
-                    "rule_id": m.entry.rule_id,
-                    "target": m.entry.target,
-                    "weight": m.weight,
-                }
-                for m in evidence
+                _new_matched_term(
+                    {
+                        "term": entry.text,
+                        "start": offsets[start],
+                        "end": offsets[end],
+                        "rule_id": entry.rule_id,
+                        "target": entry.target,
+                        "weight": weight,
+                    }
+                )
+                for start, end, entry, weight in evidence
             ],
             "confidence": _confidence(ranked, has_category, decisions.confidence_prior),
             "rule_pack_version": pack.version,
-            "reason": _reason(normalised, category, has_category, evidence, scan, compiled),
+            "reason": _reason(text, category, has_category, evidence, scan, compiled),
         }
     )
+
+
+def _model_builder(model: type[BaseModel]) -> Callable[[dict[str, Any]], Any]:
+    """`model.model_construct(**values)` for trusted values that name every field.
+
+    Validating a `Classification` costs ~0.7 µs per match; `model_construct` costs
+    ~2 µs per model (it looks up aliases and defaults field by field). For values that
+    already have the schema's types and name every field in order, an instance needs
+    only what `model_construct` ends with: its `__dict__`, the set fields and no
+    extras or private attributes (~0.4 µs). Models with a post-init hook, private attributes,
+    extra fields or a root get `model_validate` instead. `test_result_models.py`
+    checks that both ways give identical results.
+    """
+    plain = (
+        model.__pydantic_post_init__ is None
+        and not model.__pydantic_root_model__
+        and not model.__private_attributes__
+        and model.model_config.get("extra") != "allow"
+    )
+    if not plain:
+        return model.model_validate
+    new, set_attribute = object.__new__, object.__setattr__
+
+    def build(values: dict[str, Any]) -> Any:
+        instance = new(model)
+        set_attribute(instance, "__dict__", values)
+        set_attribute(instance, "__pydantic_fields_set__", set(values))
+        set_attribute(instance, "__pydantic_extra__", None)
+        set_attribute(instance, "__pydantic_private__", None)
+        return instance
+
+    return build
+
+
+_new_classification = _model_builder(Classification)
+_new_category_score = _model_builder(CategoryScore)
+_new_matched_term = _model_builder(MatchedTerm)
 
 
 def _scan(tokens: Sequence[str], compiled: CompiledPack) -> Scan:
     """Every vocabulary word on token boundaries, and the negators.
 
     A word may cover several tokens (`迟迟/不/给/装`); a run of tokens is extended only
-    while it can still become a longer word, so most tokens cost one dictionary look-up.
+    while it can still become a longer word, so most tokens cost one dictionary look-up
+    (and a token that starts longer words, one more for it and the next token).
     """
-    roles, max_chars, count = compiled.token_roles, compiled.max_chars, len(tokens)
-    scan = Scan()
+    roles, count = compiled.token_roles, len(tokens)
+    scan = Scan([], [], [], [], None)
+    hits, negators = scan.hits, scan.negators
     for start, token in enumerate(tokens):
         role = roles.get(token)
         if role is None:
             continue
-        if role & LONGER:
-            found = []
-            run, end = token, start + 1
-            while True:
-                if role & NEGATOR:  # negators reach from their last token
-                    scan.negators.append(end - 1)
-                if role & WORD:
-                    found.append((start, end, run, role))
-                if not role & LONGER or end == count or len(run) >= max_chars:
-                    break
-                run += tokens[end]
-                end += 1
-                role = roles.get(run, 0)
-            for hit in reversed(found):  # longest first
-                _record(scan, *hit)
-        else:
-            if role & NEGATOR:
-                scan.negators.append(start)
-            if role & WORD:
-                _record(scan, start, start + 1, token, role)
+        end = start + 1
+        if role & LONGER and end < count and token + tokens[end] in roles:
+            _scan_runs(scan, tokens, start, role, roles, compiled.max_chars)
+            continue
+        if role & NEGATOR:
+            negators.append(start)
+        if role & WORD:
+            hits.append((start, end, token))
+            if role & _SPECIAL:
+                _record_special(scan, start, end, role)
     return scan
 
 
-def _record(scan: Scan, start: int, end: int, word: str, role: int) -> None:
-    scan.hits.append((start, end, word))
-    scan.spans.setdefault(word, []).append((start, end))
-    if end - start > 1:
-        scan.multi_token.append((start, end))
+def _scan_runs(
+    scan: Scan,
+    tokens: Sequence[str],
+    start: int,
+    role: int,
+    roles: Mapping[str, int],
+    max_chars: int,
+) -> None:
+    """The words and negators of the runs of tokens from `start` on, longest word first."""
+    count = len(tokens)
+    found = []
+    run, end = tokens[start], start + 1
+    while True:
+        if role & NEGATOR:  # negators reach from their last token
+            scan.negators.append(end - 1)
+        if role & WORD:
+            found.append((end, run, role))
+        if not role & LONGER or end == count or len(run) >= max_chars:
+            break
+        run += tokens[end]
+        end += 1
+        role = roles.get(run, 0)
+    for end, word, role in reversed(found):
+        scan.hits.append((start, end, word))
+        if end - start > 1:
+            scan.multi_token.append((start, end))
+        if role & _SPECIAL:
+            _record_special(scan, start, end, role)
+
+
+def _record_special(scan: Scan, start: int, end: int, role: int) -> None:
     if role & DENIAL:
         scan.denials.append((start, end))
     if role & FOCUS and (scan.focus is None or end < scan.focus):
         scan.focus = end
+
+
+def _spans(scan: Scan) -> dict[str, list[Span]]:
+    """Where each word was found, in text order (longest first); made once per text."""
+    if scan.spans is None:
+        spans: dict[str, list[Span]] = {}
+        for start, end, word in scan.hits:
+            spans.setdefault(word, []).append((start, end))
+        scan.spans = spans
+    return scan.spans
 
 
 def _candidates(scan: Scan, tokens: Sequence[str], compiled: CompiledPack) -> list[Candidate]:
@@ -188,8 +263,9 @@ def _candidates(scan: Scan, tokens: Sequence[str], compiled: CompiledPack) -> li
     phrase_matches = [
         (start, end, entry)
         for start, first_end, word in scan.hits
-        for entry in phrases.get(word, ())
-        if (end := _phrase_end(entry, first_end, scan.spans, tokens)) is not None
+        if word in phrases
+        for entry in phrases[word]
+        if (end := _phrase_end(entry, first_end, _spans(scan), tokens)) is not None
     ]
     if phrase_matches:
         candidates = sorted(candidates + phrase_matches, key=_text_order)
@@ -232,21 +308,25 @@ def _evidence(
     evidence. Categories after a contrast marker (`我要投诉的是…`) weigh `focus_boost`
     times more.
     """
-    kept, reach, seen = [], {}, set()
+    kept: list[Match] = []
+    reach: dict[str, int] = {}
+    seen: set[tuple[str, str]] = set()
     negation_possible = bool(scan.negators or scan.denials)
+    focus, boost = scan.focus, compiled.focus_boost
     for start, end, entry in candidates:
-        if start < reach.get(entry.target, 0) or (entry.target, entry.text) in seen:
+        target = entry.target
+        if start < reach.get(target, 0) or entry.key in seen:
             continue
         if entry.negatable and negation_possible and _negated(start, end, scan, tokens, compiled):
             continue
-        if entry.conditions and not _in_context(start, end, entry, scan.spans):
+        if entry.conditions and not _in_context(start, end, entry, _spans(scan)):
             continue
         weight = entry.weight
-        if scan.focus is not None and start >= scan.focus and entry.axis == "category":
-            weight *= compiled.focus_boost
-        kept.append(Match(start, end, entry, weight))
-        reach[entry.target] = end
-        seen.add((entry.target, entry.text))
+        if focus is not None and start >= focus and entry.axis == "category":
+            weight *= boost
+        kept.append((start, end, entry, weight))
+        reach[target] = end
+        seen.add(entry.key)
     return kept
 
 
@@ -299,16 +379,18 @@ def _near(
 
 
 def _scores(matches: Iterable[Match]) -> dict[str, dict[str, float]]:
-    """Summed weights per axis and code: {"category": {"outage": 4.0}, …}."""
-    scores: dict[str, dict[str, float]] = {}
-    for match in matches:
-        by_code = scores.setdefault(match.entry.axis, {})
-        by_code[match.entry.code] = by_code.get(match.entry.code, 0.0) + match.weight
+    """Summed weights per axis and code: {"category": {"outage": 4.0}, "kind": {}, …}."""
+    scores: dict[str, dict[str, float]] = {"kind": {}, "industry": {}, "category": {}, "signal": {}}
+    for _, _, entry, weight in matches:
+        by_code = scores[entry.axis]
+        by_code[entry.code] = by_code.get(entry.code, 0.0) + weight
     return scores
 
 
 def _ranked(scores: Mapping[str, float], position: Mapping[str, int]) -> list[tuple[str, float]]:
     """Codes by score, best first; ties go to the code declared first in the pack."""
+    if len(scores) < 2:
+        return list(scores.items())
     return sorted(scores.items(), key=lambda item: (-item[1], position[item[0]]))
 
 
@@ -321,9 +403,9 @@ def _decide_industry(
     """
     decisions = compiled.decisions
     scores: dict[str, float] = {}
-    for match in evidence:
-        if match.entry.axis == "industry":
-            scores[match.entry.code] = scores.get(match.entry.code, 0.0) + match.weight
+    for _, _, entry, weight in evidence:
+        if entry.axis == "industry":
+            scores[entry.code] = scores.get(entry.code, 0.0) + weight
     if not scores:
         return hint
     ranked = _ranked(scores, decisions.industry_position)
@@ -335,9 +417,10 @@ def _decide_industry(
 
 def _decide_kind(scores: Mapping[str, float], compiled: CompiledPack) -> RequestKind:
     """The kind with the most cue weight, or the pack's default kind (complaint)."""
-    ranked = _ranked(scores, compiled.decisions.kind_position)
-    if ranked and ranked[0][1] >= compiled.decisions.kind_min_score:
-        return RequestKind(ranked[0][0])
+    if scores:
+        ranked = _ranked(scores, compiled.decisions.kind_position)
+        if ranked[0][1] >= compiled.decisions.kind_min_score:
+            return _KINDS[ranked[0][0]]
     return compiled.decisions.default_kind
 
 
@@ -345,6 +428,8 @@ def _signals(
     scores: Mapping[str, float], tier: CustomerTier | None, compiled: CompiledPack
 ) -> list[Signal]:
     """Signals with enough cue weight, plus those the customer's tier carries."""
+    if not scores and tier is None:
+        return []
     decisions = compiled.decisions
     found = {code for code, score in scores.items() if score >= decisions.signal_min_score}
     if tier is not None:
@@ -352,10 +437,12 @@ def _signals(
     return [signal for signal in decisions.signals if signal in found]
 
 
-def _severity(kind: RequestKind, signals: Iterable[Signal], compiled: CompiledPack) -> Severity:
+def _severity(kind: RequestKind, signals: Sequence[Signal], compiled: CompiledPack) -> Severity:
     """The most urgent of the kind's level and, where the kind allows, the signals' levels."""
     decisions = compiled.decisions
     levels = [decisions.severity_by_kind.get(kind, decisions.severity_default)]
+    if not signals:
+        return levels[0]
     if decisions.signals_apply_to is None or kind in decisions.signals_apply_to:
         by_signal = decisions.severity_by_signal
         levels += [by_signal[signal] for signal in signals if signal in by_signal]
@@ -382,13 +469,14 @@ def _reason(
     """One line a person can check: which rule and terms decided the category."""
     decisions = compiled.decisions
     if has_category:
-        for_category = [m for m in evidence if m.entry.target == f"category:{category}"]
-        best = max(for_category, key=lambda m: m.entry.weight).entry
+        target = f"category:{category}"
+        for_category = [entry for _, _, entry, _ in evidence if entry.target == target]
+        best = max(for_category, key=lambda entry: entry.weight)
         label = decisions.category_names.get(category, category)
         if best.subcategory:
             key = (category, best.subcategory)
             label += " › " + decisions.subcategory_names.get(key, best.subcategory)
-        terms = "、".join(dict.fromkeys(m.entry.text for m in for_category))
+        terms = "、".join(dict.fromkeys(entry.text for entry in for_category))
         return f"{category} ({label}) by {best.rule_id}: {terms}"
     if not normalised:
         return "other: empty text"

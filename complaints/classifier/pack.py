@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from complaints.classifier.compiled import CompiledPack, compile_pack
+from complaints.classifier.compiled import SEGMENT_CACHE_SIZE, CompiledPack, compile_pack
 from complaints.classifier.exceptions import RulePackError
 from complaints.classifier.spec import PackSpec
 from complaints.schemas.codes import Category, Industry
@@ -54,8 +54,11 @@ def load_default_pack() -> RulePack:
     return load_pack(default_pack_path())
 
 
-def load_pack(path: Path | str) -> RulePack:
-    """Read, validate and compile a pack file; `RulePackError` when it cannot be used."""
+def load_pack(path: Path | str, *, segment_cache: int = SEGMENT_CACHE_SIZE) -> RulePack:
+    """Read, validate and compile a pack file; `RulePackError` when it cannot be used.
+
+    `segment_cache`: han blocks whose segmentation the pack keeps (0: no cache).
+    """
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -64,7 +67,8 @@ def load_pack(path: Path | str) -> RulePack:
     except yaml.YAMLError as error:
         raise RulePackError(f"{path.name}: not valid YAML: {error}") from error
     spec = parse_spec(raw, path.name)
-    return RulePack(spec=spec, compiled=compile_pack(spec), source=path)
+    compiled = compile_pack(spec, segment_cache=segment_cache)
+    return RulePack(spec=spec, compiled=compiled, source=path)
 
 
 def parse_spec(raw: Any, file_name: str) -> PackSpec:

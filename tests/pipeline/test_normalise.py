@@ -1,12 +1,24 @@
 """Normalisation: one analysable form for every text, original words kept, PII masked."""
 
+import random
+import subprocess
+import tempfile
 from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+import opencc
+import pytest
 
 from complaints.normalise import (
+    PHRASE_ONLY_TRADITIONAL,
     analysis_text,
+    analysis_text_again,
     case_id_for,
     mask_personal_data,
     to_complaint,
+    to_simplified,
+    traditional_characters,
 )
 from complaints.schemas.intake import CallCenterEvent, WebEvent
 
@@ -50,3 +62,92 @@ def test_call_center_event_joins_summary_and_transcript_and_keeps_caller() -> No
     assert complaint.text_original == "客户反映停电\n喂，我家停电了"
     assert complaint.contact.phone == "13812345678"
     assert complaint.channel == "hotline"
+
+
+# --- to_simplified skips OpenCC for texts it would not change --------------------------
+
+
+def test_simplified_text_is_returned_untouched_without_opencc() -> None:
+    text = "停电三天了没人管，电费还照扣！ATM 12398 😡"
+    assert to_simplified(text) is text
+
+
+@pytest.mark.parametrize(
+    ("traditional", "simplified"),
+    [
+        ("停電三天了沒人管", "停电三天了没人管"),
+        ("回覆很慢", "回复很慢"),  # 覆 alone stays 覆: only the phrase 回覆 converts
+        ("他一直沈默", "他一直沉默"),
+        ("他在找藉口", "他在找借口"),
+        ("明瞭了", "明了了"),
+    ],
+)
+def test_traditional_text_is_still_converted(traditional: str, simplified: str) -> None:
+    assert to_simplified(traditional) == simplified == _opencc_t2s(traditional)
+
+
+def test_every_character_opencc_converts_alone_is_known() -> None:
+    """Probe all of Unicode, not only the CJK blocks `traditional_characters` probes."""
+    chars = [chr(code) for code in range(1, 0x110000) if not 0xD800 <= code <= 0xDFFF]
+    chars.remove("\n")
+    converted = _opencc_t2s("\n".join(chars)).split("\n")
+    assert len(converted) == len(chars)
+    changed = {char for char, result in zip(chars, converted, strict=True) if char != result}
+    assert changed <= traditional_characters()
+
+
+def test_characters_only_phrases_convert_are_known() -> None:
+    """Derive `PHRASE_ONLY_TRADITIONAL` again from the installed `TSPhrases` dictionary."""
+    package = Path(opencc.__file__).parent / "clib"
+    tool = package / "bin" / "opencc_dict"
+    dictionary = package / "share" / "opencc" / "TSPhrases.ocd2"
+    if not (tool.exists() and dictionary.exists()):
+        pytest.skip("opencc_dict or TSPhrases.ocd2 not shipped with this OpenCC build")
+    with tempfile.TemporaryDirectory() as tmp:
+        dumped = Path(tmp) / "TSPhrases.txt"
+        subprocess.run(
+            [tool, "-i", dictionary, "-o", dumped, "-f", "ocd2", "-t", "text"], check=True
+        )
+        phrases = [line.split("\t")[0] for line in dumped.read_text("utf-8").splitlines()]
+    assert len(phrases) > 100
+    trigger = traditional_characters()
+    assert trigger >= PHRASE_ONLY_TRADITIONAL
+    for phrase in phrases:  # a phrase t2s changes cannot hide in a text without triggers
+        if _opencc_t2s(phrase) != phrase:
+            assert not trigger.isdisjoint(phrase), phrase
+
+
+def test_texts_are_converted_exactly_as_opencc_converts_them() -> None:
+    rng = random.Random(5)
+    some_traditional = sorted(traditional_characters())[:400]
+    pool = [*"停电没人管电费回覆沈默藉口瞭解衹牴觸，。!? a1😡", *some_traditional]
+    for _ in range(3000):
+        text = "".join(rng.choices(pool, k=rng.randint(0, 30)))
+        assert to_simplified(text) == _opencc_t2s(text), text
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "停电了，电费多扣！",
+        "<p>停電&nbsp;了</p>",
+        "&lt;b&gt;停电&lt;/b&gt;",  # the second pass removes the tag the first one unescaped
+        "&amp;nbsp;电费",
+        "薴麻地停电",  # t2s: 薴 → 苧 → 苎
+        "畢昇路停电",  # t2s: 畢昇 → 毕昇 → 毕升
+        "ＡＴＭ\u3000吞卡\u200b了",
+    ],
+)
+def test_analysis_text_again_is_a_second_analysis_text(raw: str) -> None:
+    once = analysis_text(raw)
+    assert analysis_text_again(once) == analysis_text(once)
+
+
+@cache
+def _opencc() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def _opencc_t2s(text: str) -> str:
+    """OpenCC itself, without the shortcut of `to_simplified`."""
+    return _opencc().convert(text)
