@@ -38,7 +38,12 @@ from complaints.classifier.compiled import (
 )
 from complaints.classifier.pack import RulePack
 from complaints.normalise import analysis_text, analysis_text_again
-from complaints.schemas.classification import CategoryScore, Classification, MatchedTerm
+from complaints.schemas.classification import (
+    CategoryScore,
+    Classification,
+    DiscountedTerm,
+    MatchedTerm,
+)
 from complaints.schemas.codes import (
     Category,
     CustomerTier,
@@ -53,6 +58,8 @@ Candidate = tuple[int, int, Entry]  # an entry whose words were found at [start,
 # A pack entry found at tokens [start, end), and the weight it adds (a plain tuple:
 # there are a dozen per text, and a named tuple costs several times more to make).
 Match = tuple[int, int, Entry, float]
+# A pack entry found but not counted, and why ("negated" or "out_of_context").
+Discounted = tuple[int, int, Entry, str]
 
 _SPECIAL = DENIAL | FOCUS
 # Codes to the schema's enums, without the cost of calling an enum class.
@@ -94,7 +101,9 @@ def classify(
     text = analysis_text_again(text) if normalised else analysis_text(text)
     tokens = compiled.segment(text)
     scan = _scan(tokens, compiled)
-    evidence = _evidence(_candidates(scan, tokens, compiled), scan, tokens, compiled)
+    discounted: list[Discounted] = []
+    evidence = _evidence(_candidates(scan, tokens, compiled), scan, tokens, compiled,
+                         discounted)
     industry = _decide_industry(evidence, industry_hint, compiled)
     if industry is not None:  # industry-scoped entries count in their industries only
         evidence = [m for m in evidence if not m[2].industries or industry in m[2].industries]
@@ -135,6 +144,19 @@ def classify(
                     }
                 )
                 for start, end, entry, weight in evidence
+            ],
+            "discounted": [
+                _new_discounted_term(
+                    {
+                        "term": entry.text,
+                        "start": offsets[start],
+                        "end": offsets[end],
+                        "rule_id": entry.rule_id,
+                        "target": entry.target,
+                        "why": why,
+                    }
+                )
+                for start, end, entry, why in discounted
             ],
             "confidence": _confidence(ranked, has_category, decisions.confidence_prior),
             "rule_pack_version": pack.version,
@@ -178,6 +200,7 @@ def _model_builder(model: type[BaseModel]) -> Callable[[dict[str, Any]], Any]:
 _new_classification = _model_builder(Classification)
 _new_category_score = _model_builder(CategoryScore)
 _new_matched_term = _model_builder(MatchedTerm)
+_new_discounted_term = _model_builder(DiscountedTerm)
 
 
 def _scan(tokens: Sequence[str], compiled: CompiledPack) -> Scan:
@@ -297,7 +320,8 @@ def _phrase_end(
 
 
 def _evidence(
-    candidates: Iterable[Candidate], scan: Scan, tokens: Sequence[str], compiled: CompiledPack
+    candidates: Iterable[Candidate], scan: Scan, tokens: Sequence[str], compiled: CompiledPack,
+    discounted: list[Discounted],
 ) -> list[Match]:
     """Candidates that count, in text order, with their weights.
 
@@ -318,8 +342,10 @@ def _evidence(
         if start < reach.get(target, 0) or entry.key in seen:
             continue
         if entry.negatable and negation_possible and _negated(start, end, scan, tokens, compiled):
+            discounted.append((start, end, entry, "negated"))
             continue
         if entry.conditions and not _in_context(start, end, entry, _spans(scan)):
+            discounted.append((start, end, entry, "out_of_context"))
             continue
         weight = entry.weight
         if focus is not None and start >= focus and entry.axis == "category":

@@ -28,3 +28,11 @@ def render_classification(console: Console, text: str, result: Classification) -
         for m in result.matches:
             table.add_row(m.term, f"{m.start}-{m.end}", m.rule_id, m.target, f"{m.weight:g}")
         console.print(table)
+    if result.discounted:
+        table = Table(show_edge=False, pad_edge=False, title="found but not counted")
+        for column in ("term", "at", "rule", "would add to", "why"):
+            table.add_column(column)
+        for d in result.discounted:
+            table.add_row(d.term, f"{d.start}-{d.end}", d.rule_id, d.target,
+                          d.why.replace("_", " "))
+        console.print(table)

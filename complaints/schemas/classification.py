@@ -1,5 +1,7 @@
 """What the classifier says about one complaint text, and why."""
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from complaints.schemas.codes import Category, Industry, RequestKind, Severity, Signal
@@ -20,6 +22,24 @@ class MatchedTerm(BaseModel):
         examples=["category:outage"],
     )
     weight: float = Field(description="Weight the term added to its target.")
+
+
+class DiscountedTerm(BaseModel):
+    """A rule term found in the text that did not count, and why: the other half of an
+    explanation (`未发生停电` mentions 停电 but is not an outage)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    term: str = Field(examples=["护理差错"])
+    start: int = Field(ge=0, description="Character offset in the normalised text.")
+    end: int = Field(ge=0, description="Character offset one past the match.")
+    rule_id: str = Field(examples=["medical.error"])
+    target: str = Field(examples=["category:medical"])
+    why: Literal["negated", "out_of_context"] = Field(
+        description="`negated`: a negator before it or a denial after it (无护理差错, 电费"
+        "没问题); `out_of_context`: its rule's required words are missing or an excluded "
+        "word is present (无功补偿 is equipment, not compensation).",
+    )
 
 
 class CategoryScore(BaseModel):
@@ -46,6 +66,9 @@ class Classification(BaseModel):
     signals: list[Signal] = Field(default_factory=list, description="Severity cues found.")
     matches: list[MatchedTerm] = Field(
         default_factory=list, description="Every term that counted, in text order."
+    )
+    discounted: list[DiscountedTerm] = Field(
+        default_factory=list, description="Terms found that did not count, and why."
     )
     confidence: float = Field(ge=0, le=1, description="How sure the rules are (0–1).")
     rule_pack_version: str = Field(description="Version of the rule pack that decided.")
