@@ -9,26 +9,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from complaints.classifier.compiled import SEGMENT_CACHE_SIZE, CompiledPack, compile_pack
 from complaints.classifier.exceptions import RulePackError
 from complaints.classifier.spec import PackSpec
+from complaints.datafiles import by_id, describe, read_yaml
 from complaints.schemas.codes import Category, Industry
 
 DEFAULT_PACK_NAME = "default_pack.yaml"
 
 # Friendlier wording for the pydantic errors a pack author meets most.
-_MESSAGES = {
-    "greater_than": "must be > {gt:g}",
-    "greater_than_equal": "must be >= {ge:g}",
-    "missing": "is required",
-    "extra_forbidden": "unknown field (check the spelling against docs/rule-pack.md)",
-    "string_too_short": "must not be empty",
-}
-
-
 @dataclass(frozen=True, eq=False)
 class RulePack:
     """A loaded, validated pack: its declarations plus the compiled matcher.
@@ -60,13 +51,7 @@ def load_pack(path: Path | str, *, segment_cache: int = SEGMENT_CACHE_SIZE) -> R
     `segment_cache`: han blocks whose segmentation the pack keeps (0: no cache).
     """
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise RulePackError(f"{path.name}: cannot read: {error.strerror or error}") from error
-    except yaml.YAMLError as error:
-        raise RulePackError(f"{path.name}: not valid YAML: {error}") from error
-    spec = parse_spec(raw, path.name)
+    spec = parse_spec(read_yaml(path, RulePackError), path.name)
     compiled = compile_pack(spec, segment_cache=segment_cache)
     return RulePack(spec=spec, compiled=compiled, source=path)
 
@@ -78,41 +63,13 @@ def parse_spec(raw: Any, file_name: str) -> PackSpec:
     try:
         spec = PackSpec.model_validate(raw)
     except ValidationError as error:
-        raise RulePackError(_describe(error, raw, file_name)) from error
+        raise RulePackError(
+            describe(error, file_name, by_id(raw, "rules", "rule"), "docs/rule-pack.md")
+        ) from error
     problems = _reference_problems(spec)
     if problems:
         raise RulePackError("\n".join(f"{file_name}: {problem}" for problem in problems))
     return spec
-
-
-def _describe(error: ValidationError, raw: dict[str, Any], file_name: str) -> str:
-    """One line per pydantic error, with rule indexes replaced by rule ids."""
-    lines = []
-    for detail in error.errors():
-        loc = list(detail["loc"])
-        where = ""
-        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-            rules = raw.get("rules") or []
-            rule = rules[loc[1]] if loc[1] < len(rules) else None
-            rule_id = rule.get("id") if isinstance(rule, dict) else None
-            where = f"rule {rule_id!r}: " if rule_id else f"rules[{loc[1]}]: "
-            loc = loc[2:]
-        template = _MESSAGES.get(detail["type"])
-        message = template.format(**detail.get("ctx", {})) if template else detail["msg"]
-        message = message.removeprefix("Value error, ")
-        lines.append(f"{file_name}: {where}{_field_path(loc)}: {message}")
-    return "\n".join(lines)
-
-
-def _field_path(loc: list[str | int]) -> str:
-    """('terms', 3, 'weight') → 'terms[3].weight'; pydantic's union branch names dropped."""
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part not in {"[key]", "function-before[_from_plain_string(), TermSpec]"}:
-            path += f".{part}" if path else str(part)
-    return path or "(top level)"
 
 
 def _reference_problems(spec: PackSpec) -> list[str]:

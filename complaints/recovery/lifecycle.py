@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from complaints.recovery._files import describe, read_yaml
+from complaints.datafiles import describe, read_yaml
 from complaints.recovery.exceptions import LifecycleError
 from complaints.recovery.guards import GUARDS
 from complaints.schemas.case import (
@@ -235,7 +235,9 @@ def parse_lifecycle(raw: Any, file_name: str) -> Lifecycle:
     try:
         spec = LifecycleSpec.model_validate(raw)
     except ValidationError as error:
-        raise LifecycleError(describe(error, file_name, _locator(raw))) from error
+        raise LifecycleError(
+            describe(error, file_name, _locator(raw), "docs/recovery.md")
+        ) from error
     transitions, problems = _expand(spec)
     index: dict[tuple[CaseState, ActionName, RequestKind], Transition] = {}
     for t in transitions:

@@ -32,7 +32,7 @@ from pydantic import (
     model_validator,
 )
 
-from complaints.recovery._files import describe, read_yaml
+from complaints.datafiles import describe, read_yaml
 from complaints.recovery.exceptions import SlaPolicyError
 from complaints.recovery.lifecycle import Lifecycle, decide, evolve
 from complaints.schemas.case import (
@@ -251,7 +251,9 @@ def parse_sla(raw: Any, file_name: str) -> SlaPolicy:
     try:
         policy = SlaPolicy.model_validate(raw)
     except ValidationError as error:
-        raise SlaPolicyError(describe(error, file_name, _locator(raw))) from error
+        raise SlaPolicyError(
+            describe(error, file_name, _locator(raw), "docs/recovery.md")
+        ) from error
     problems = _policy_problems(policy)
     if problems:
         raise SlaPolicyError("\n".join(f"{file_name}: {p}" for p in problems))

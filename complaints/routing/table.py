@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from complaints.datafiles import by_id, describe, read_yaml
 from complaints.routing.exceptions import RoutingTableError
 from complaints.schemas.codes import (
     Category,
@@ -34,16 +34,6 @@ NEXT_MATCH = "next_match"
 
 _QUEUE_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _RULE_ID = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
-_MESSAGES = {
-    "missing": "is required",
-    "extra_forbidden": "unknown field (check the spelling against docs/routing.md)",
-    "greater_than_equal": "must be >= {ge}",
-    "less_than_equal": "must be <= {le}",
-    "greater_than": "must be > {gt}",
-    "string_too_short": "must not be empty",
-}
-
-
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -206,14 +196,7 @@ def load_default_table() -> RoutingTable:
 def load_table(path: Path | str | None = None) -> RoutingTable:
     """Read and validate a routing table (the default one when `path` is None)."""
     path = Path(path) if path is not None else default_table_path()
-    name = path.name or str(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise RoutingTableError(f"{name}: cannot read: {error.strerror or error}") from error
-    except yaml.YAMLError as error:
-        raise RoutingTableError(f"{name}: not valid YAML: {error}") from error
-    return parse_table(raw, name)
+    return parse_table(read_yaml(path, RoutingTableError), path.name or str(path))
 
 
 def parse_table(raw: Any, file_name: str) -> RoutingTable:
@@ -225,38 +208,13 @@ def parse_table(raw: Any, file_name: str) -> RoutingTable:
     try:
         table = RoutingTable.model_validate(raw)
     except ValidationError as error:
-        raise RoutingTableError(_describe(error, raw, file_name)) from error
+        raise RoutingTableError(
+            describe(error, file_name, by_id(raw, "rules", "rule"), "docs/routing.md")
+        ) from error
     problems = _reference_problems(table)
     if problems:
         raise RoutingTableError("\n".join(f"{file_name}: {problem}" for problem in problems))
     return table
-
-
-def _describe(error: ValidationError, raw: dict[str, Any], file_name: str) -> str:
-    """One line per pydantic error, with rule indexes replaced by rule ids."""
-    lines = []
-    for detail in error.errors():
-        loc = list(detail["loc"])
-        where = ""
-        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-            rules = raw.get("rules") or []
-            rule = rules[loc[1]] if loc[1] < len(rules) else None
-            rule_id = rule.get("id") if isinstance(rule, dict) else None
-            where = f"rule {rule_id!r}: " if rule_id else f"rules[{loc[1]}]: "
-            loc = loc[2:]
-        template = _MESSAGES.get(detail["type"])
-        message = template.format(**detail.get("ctx", {})) if template else detail["msg"]
-        message = message.removeprefix("Value error, ")
-        lines.append(f"{file_name}: {where}{_field_path(loc)}: {message}")
-    return "\n".join(lines)
-
-
-def _field_path(loc: list[str | int]) -> str:
-    """('match', 'kinds', 0) → 'match.kinds[0]'."""
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(top level)"
 
 
 def _reference_problems(table: RoutingTable) -> list[str]:
