@@ -8,10 +8,12 @@ files are service-centre staff, not the developers who wrote the models.
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
 
 # Friendlier wording for the pydantic errors a data-file author meets most.
 _MESSAGES = {
@@ -39,6 +41,20 @@ def read_yaml(path: Path, error: type[Exception]) -> Any:
         raise error(f"{name}: cannot read: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
         raise error(f"{name}: not valid YAML: {exc}") from exc
+
+
+def validate(raw: Any, model: type[M], file_name: str, error: type[Exception],
+             locate: Locator, doc: str, shape: str) -> M:
+    """`model` from parsed YAML, or `error` with one line per problem.
+
+    `shape` says what the top level must look like, for files that are not a mapping.
+    """
+    if not isinstance(raw, dict):
+        raise error(f"{file_name}: {shape}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise error(describe(exc, file_name, locate, doc)) from exc
 
 
 def describe(error: ValidationError, file_name: str, locate: Locator, doc: str) -> str:

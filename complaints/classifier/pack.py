@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from complaints.classifier.compiled import SEGMENT_CACHE_SIZE, CompiledPack, compile_pack
 from complaints.classifier.exceptions import RulePackError
 from complaints.classifier.spec import PackSpec
-from complaints.datafiles import by_id, describe, read_yaml
+from complaints.datafiles import by_id, read_yaml, validate
 from complaints.schemas.codes import Category, Industry
 
 DEFAULT_PACK_NAME = "default_pack.yaml"
@@ -58,14 +56,8 @@ def load_pack(path: Path | str, *, segment_cache: int = SEGMENT_CACHE_SIZE) -> R
 
 def parse_spec(raw: Any, file_name: str) -> PackSpec:
     """Validate already parsed YAML; errors name `file_name`, the rule id and the field."""
-    if not isinstance(raw, dict):
-        raise RulePackError(f"{file_name}: the pack must be a mapping with `version`, `rules` …")
-    try:
-        spec = PackSpec.model_validate(raw)
-    except ValidationError as error:
-        raise RulePackError(
-            describe(error, file_name, by_id(raw, "rules", "rule"), "docs/rule-pack.md")
-        ) from error
+    spec = validate(raw, PackSpec, file_name, RulePackError, by_id(raw, "rules", "rule"),
+                    "docs/rule-pack.md", "the pack must be a mapping with `version`, `rules` …")
     problems = _reference_problems(spec)
     if problems:
         raise RulePackError("\n".join(f"{file_name}: {problem}" for problem in problems))

@@ -21,9 +21,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from complaints.datafiles import describe, read_yaml
+from complaints.datafiles import read_yaml, validate
 from complaints.recovery.exceptions import LifecycleError
 from complaints.recovery.guards import GUARDS
 from complaints.schemas.case import (
@@ -229,15 +229,9 @@ def load_lifecycle(path: Path | str | None = None) -> Lifecycle:
 
 def parse_lifecycle(raw: Any, file_name: str) -> Lifecycle:
     """Check already parsed YAML; errors name `file_name`, the row and the field."""
-    if not isinstance(raw, dict):
-        raise LifecycleError(f"{file_name}: a lifecycle is a mapping with `states`, "
-                             "`actions`, `transitions` …")
-    try:
-        spec = LifecycleSpec.model_validate(raw)
-    except ValidationError as error:
-        raise LifecycleError(
-            describe(error, file_name, _locator(raw), "docs/recovery.md")
-        ) from error
+    spec = validate(raw, LifecycleSpec, file_name, LifecycleError, _locator(raw),
+                    "docs/recovery.md",
+                    "a lifecycle is a mapping with `states`, `actions`, `transitions` …")
     transitions, problems = _expand(spec)
     index: dict[tuple[CaseState, ActionName, RequestKind], Transition] = {}
     for t in transitions:

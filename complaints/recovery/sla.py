@@ -27,12 +27,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from complaints.datafiles import describe, read_yaml
+from complaints.datafiles import read_yaml, validate
 from complaints.recovery.exceptions import SlaPolicyError
 from complaints.recovery.lifecycle import Lifecycle, decide, evolve
 from complaints.schemas.case import (
@@ -245,15 +244,9 @@ def load_sla(path: Path | str | None = None) -> SlaPolicy:
 
 def parse_sla(raw: Any, file_name: str) -> SlaPolicy:
     """Check already parsed YAML; errors name `file_name`, the rule id and the field."""
-    if not isinstance(raw, dict):
-        raise SlaPolicyError(f"{file_name}: an SLA policy is a mapping with `calendar`, "
-                             "`deadlines`, `rules` …")
-    try:
-        policy = SlaPolicy.model_validate(raw)
-    except ValidationError as error:
-        raise SlaPolicyError(
-            describe(error, file_name, _locator(raw), "docs/recovery.md")
-        ) from error
+    policy = validate(raw, SlaPolicy, file_name, SlaPolicyError, _locator(raw),
+                      "docs/recovery.md",
+                      "an SLA policy is a mapping with `calendar`, `deadlines`, `rules` …")
     problems = _policy_problems(policy)
     if problems:
         raise SlaPolicyError("\n".join(f"{file_name}: {p}" for p in problems))

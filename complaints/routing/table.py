@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from complaints.datafiles import by_id, describe, read_yaml
+from complaints.datafiles import by_id, read_yaml, validate
 from complaints.routing.exceptions import RoutingTableError
 from complaints.schemas.codes import (
     Category,
@@ -201,16 +201,9 @@ def load_table(path: Path | str | None = None) -> RoutingTable:
 
 def parse_table(raw: Any, file_name: str) -> RoutingTable:
     """Validate already parsed YAML; errors name `file_name`, the rule id and the field."""
-    if not isinstance(raw, dict):
-        raise RoutingTableError(
-            f"{file_name}: a routing table is a mapping with `version`, `queues`, `rules` …"
-        )
-    try:
-        table = RoutingTable.model_validate(raw)
-    except ValidationError as error:
-        raise RoutingTableError(
-            describe(error, file_name, by_id(raw, "rules", "rule"), "docs/routing.md")
-        ) from error
+    table = validate(raw, RoutingTable, file_name, RoutingTableError,
+                     by_id(raw, "rules", "rule"), "docs/routing.md",
+                     "a routing table is a mapping with `version`, `queues`, `rules` …")
     problems = _reference_problems(table)
     if problems:
         raise RoutingTableError("\n".join(f"{file_name}: {problem}" for problem in problems))
