@@ -105,10 +105,35 @@ def analysis_text_again(text: str) -> str:
 
 
 def mask_personal_data(text: str) -> str:
-    """Mask ID-card and phone numbers (138****1234) so logs never carry them whole."""
-    text = _ID_CARD.sub(lambda m: m.group(1) + "********" + m.group(0)[-4:], text)
-    text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
-    return _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(2)}", text)
+    """Mask ID-card and phone numbers (138****1234) so logs never carry them whole.
+
+    Length-preserving (only digits become `*`), so character offsets into the text —
+    the classifier's evidence positions — stay valid after masking.
+    """
+    text = _ID_CARD.sub(lambda m: _keep_ends(m.group(0), 6, 4), text)
+    text = _MOBILE.sub(lambda m: _keep_ends(m.group(0), m.end(1) - m.start(0), 4), text)
+    return _LANDLINE.sub(lambda m: _keep_ends(m.group(0), m.end(1) - m.start(0), 4), text)
+
+
+def _keep_ends(number: str, head: int, tail: int) -> str:
+    """`number` with its first `head` characters and last `tail` digits kept and every
+    other digit as `*`; separators stay where they are."""
+    last_digits = [i for i, c in enumerate(number) if c.isdigit()][-tail:]
+    return "".join(c if i < head or i in last_digits or not c.isdigit() else "*"
+                   for i, c in enumerate(number))
+
+
+def mask_complaint(complaint: Complaint) -> Complaint:
+    """The complaint with phone and ID-card numbers masked in its texts and contact, for
+    outbound events where personal data must not travel (`COMPLAINTS_MASK_OUTBOUND_PII`)."""
+    contact = complaint.contact
+    return complaint.model_copy(update={
+        "text_original": mask_personal_data(complaint.text_original),
+        "text_normalised": mask_personal_data(complaint.text_normalised),
+        "subject": mask_personal_data(complaint.subject) if complaint.subject else None,
+        "contact": contact.model_copy(update={
+            "phone": mask_personal_data(contact.phone) if contact.phone else None}),
+    })
 
 
 def case_id_for(source: str, event_id: str, received_at: datetime) -> str:

@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         "set (tests and demos move time forward); never in production.",
     )
 
+    mask_outbound_pii: bool = Field(
+        default=False,
+        description="Mask phone and ID-card numbers in the complaints the pipeline "
+        "publishes (they are always masked in logs).",
+    )
     web_port: int = Field(default=6066, ge=0, le=65535)
     web_host: str = Field(default="127.0.0.1")
     log_level: Literal["debug", "info", "warn", "error"] = "info"

@@ -151,3 +151,22 @@ def _opencc() -> opencc.OpenCC:
 def _opencc_t2s(text: str) -> str:
     """OpenCC itself, without the shortcut of `to_simplified`."""
     return _opencc().convert(text)
+
+
+def test_masking_keeps_length_so_evidence_offsets_stay_valid() -> None:
+    for text in ["电话+86 138-1234-5678", "身份证11010119900307123X", "座机0571-87654321"]:
+        masked = mask_personal_data(text)
+        assert len(masked) == len(text) and masked != text
+
+
+def test_outbound_complaint_masking_covers_texts_and_contact() -> None:
+    from complaints.normalise import mask_complaint
+
+    event = WebEvent(event_id="w1", occurred_at=datetime(2026, 11, 24, tzinfo=UTC),
+                     form_id="F", contact={"phone": "13812345678"},
+                     body="回电13912345678，身份证110101199003071234")
+    masked = mask_complaint(to_complaint(event, "web", datetime.now(UTC)))
+    dumped = masked.model_dump_json()
+    for secret in ("13812345678", "13912345678", "199003071234"):
+        assert secret not in dumped
+    assert masked.contact.phone == "138****5678"
