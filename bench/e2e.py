@@ -25,6 +25,7 @@ import platform
 import statistics
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,9 +103,14 @@ class Bench:
         topics = Topics.for_prefix(settings.topic_prefix)
         asyncio.run(kafka.create_topics(settings, topics.all()))
         by_source = topics_by_source(topics)
-        asyncio.run(_produce(settings, [(by_source[e.source], e.key, e.value) for e in events]))
         procs = [self.worker(settings, f"throughput-{workers}-{i}") for i in range(workers)]
         try:
+            # Every worker in the group first (a join while the others work stops them
+            # all for a rebalance, which the first-to-last span would count), then the
+            # events: the workers take them as they arrive.
+            _wait_ready(procs)
+            asyncio.run(_produce(settings, [(by_source[e.source], e.key, e.value)
+                                            for e in events]))
             return asyncio.run(_output_rate(settings, topics.routed, len(events)))
         finally:
             for proc in procs:
@@ -154,6 +160,27 @@ def _start(args: list[str], env: dict[str, str], log_path: Path) -> WorkerProces
                                         stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
     return proc
+
+
+def _wait_ready(procs: list[WorkerProcess], timeout_s: float = 180) -> None:
+    """Until every worker's `/ready` says yes: in the group, partitions assigned, no
+    rebalance under way, Redis answering."""
+    deadline = time.monotonic() + timeout_s
+    waiting = list(procs)
+    while waiting:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(waiting)} worker(s) not ready after {timeout_s}s")
+        if not all(proc.alive() for proc in procs):
+            raise RuntimeError("a worker exited; see its log")
+        port = waiting[0].env["COMPLAINTS_WEB_PORT"]
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2) as reply:
+                if reply.status == 200:
+                    waiting.pop(0)
+                    continue
+        except OSError:  # not listening yet, or 503: not ready
+            pass
+        time.sleep(0.25)
 
 
 async def _produce(settings: Settings, records: Iterable[tuple[str, bytes | None, bytes]]) -> None:

@@ -24,10 +24,10 @@ from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 
-from complaints.pipeline.history import CustomerHistory, IncidentTracker
-from complaints.pipeline.work_queues import WorkQueues
+from complaints.pipeline.history import CustomerHistory, IncidentTracker, Observation
+from complaints.pipeline.store import RedisBatch
+from complaints.pipeline.work_queues import Enqueued, WorkQueues
 from complaints.routing.decide import (
-    IncidentMembership,
     RoutingContext,
     incident_id_for,
     incident_key,
@@ -67,51 +67,92 @@ class RouteDeps:
 async def route_complaints(
     complaints: Sequence[Complaint], deps: RouteDeps
 ) -> list[RoutingDecision]:
-    """Route and enqueue each classified complaint; the decisions, in input order."""
+    """Route and enqueue each classified complaint; the decisions, in input order.
+
+    Three steps and two round trips to Redis, however large the batch: (1) one batch
+    reads the overflow desks' load and, for every complaint in order, records it in its
+    customer's history, counts it towards its incident and looks up whether it was
+    placed before; (2) the pure `route` decides each complaint in order, counting the
+    desks' backlog as it goes; (3) one script enqueues the new cases and folds the
+    waiting cases under each new incident lead, in order. Each step does per case what
+    the single calls (`record_case`, `observe`, `enqueue`, `hold_under_incident`) do,
+    and nothing step 1 reads is written by step 3, so the decisions are those of
+    routing the complaints one at a time.
+    """
     if not complaints:
         return []
     now = deps.clock()
-    loads = await deps.queues.stats([o.from_queue for o in deps.table.overflow])
-    decisions = []
-    for complaint in complaints:
-        context = RoutingContext(
-            now=now,
-            repeat_count=await _repeat_count(complaint, deps),
-            incident=await _incident(complaint, deps, now),
-            queue_stats=loads,
-        )
-        decision = route(complaint, deps.table, context)
-        placed = await deps.queues.enqueue(work_item(complaint, decision), decision=decision,
-                                           held=decision.incident_role == "held")
-        if placed.added:
-            _count_waiting(loads, decision)
+    table = deps.table
+    repeat_window = timedelta(days=table.repeat.window_days)
+    subjects = [repeat_subject(c, table) for c in complaints]
+    observations = [_observation(c, table, now) for c in complaints]
+
+    context = RedisBatch(deps.redis)
+    loads_reply = deps.queues.stats_in(context, [o.from_queue for o in table.overflow])
+    repeats_reply = deps.history.record_cases_in(
+        context, [(subject, c.case_id, c.received_at)
+                  for subject, c in zip(subjects, complaints, strict=True) if subject],
+        repeat_window)
+    incidents_reply = deps.incidents.observe_many_in(
+        context, [o for o in observations if o is not None])
+    placed_reply = deps.queues.placed_in(context, [c.case_id for c in complaints])
+    await context.run("gathering routing context")
+    loads = loads_reply.value if loads_reply is not None else {}
+    repeats = iter(repeats_reply.value if repeats_reply is not None else ())
+    incidents = iter(incidents_reply.value if incidents_reply is not None else ())
+    placed = placed_reply.value if placed_reply is not None else []
+
+    decisions: list[RoutingDecision] = []
+    first_in_batch: dict[str, int] = {}
+    placements = deps.queues.placements()
+    enqueued: list[tuple[int, int]] = []  # (decision index, answer index)
+    for index, complaint in enumerate(complaints):
+        decision = route(complaint, table, RoutingContext(
+            now=now, repeat_count=next(repeats) if subjects[index] else 0,
+            incident=next(incidents) if observations[index] else None, queue_stats=loads))
+        earlier = placed[index]
+        if earlier is not None:  # placed before this batch: a redelivery
+            decision = earlier.earlier or decision
+        elif complaint.case_id in first_in_batch:  # twice in one batch: placed just now
+            decision = decisions[first_in_batch[complaint.case_id]]
         else:
-            decision = placed.earlier or decision  # a redelivery keeps its first decision
+            first_in_batch[complaint.case_id] = index
+            enqueued.append((index, placements.enqueue(
+                work_item(complaint, decision), decision=decision,
+                held=decision.incident_role == "held")))
+            _count_waiting(loads, decision)
         if decision.incident_role == "lead" and decision.incident_id:  # idempotent
-            await deps.queues.hold_under_incident(
-                decision.linked_case_ids, decision.incident_id, decision.queue)
+            placements.hold(decision.linked_case_ids, decision.incident_id, decision.queue)
         decisions.append(decision)
+    placing = RedisBatch(deps.redis)
+    answers_reply = deps.queues.place_in(placing, placements)
+    await placing.run("placing cases in their queues")
+    answers = answers_reply.value if answers_reply is not None else []
+
+    # Placed by someone else between the two steps (another worker; or this script, sent
+    # again after Redis went away mid-way): the first decision stands, as with `enqueue`.
+    for index, answer in enqueued:
+        outcome = answers[answer]
+        assert isinstance(outcome, Enqueued)
+        if not outcome.added and outcome.earlier is not None \
+                and outcome.earlier != decisions[index]:
+            decisions[index] = outcome.earlier
+            if outcome.earlier.incident_role == "lead" and outcome.earlier.incident_id:
+                await deps.queues.hold_under_incident(
+                    outcome.earlier.linked_case_ids, outcome.earlier.incident_id,
+                    outcome.earlier.queue)
     return decisions
 
 
-async def _repeat_count(complaint: Complaint, deps: RouteDeps) -> int:
-    subject = repeat_subject(complaint, deps.table)
-    if subject is None:
-        return 0
-    window = timedelta(days=deps.table.repeat.window_days)
-    return await deps.history.record_case(subject, complaint.case_id, complaint.received_at,
-                                          window)
-
-
-async def _incident(
-    complaint: Complaint, deps: RouteDeps, now: datetime
-) -> IncidentMembership | None:
-    key = incident_key(complaint, deps.table)
+def _observation(complaint: Complaint, table: RoutingTable, now: datetime) -> Observation | None:
+    """What the incident tracker is told about a complaint (None: it cannot be part of a
+    mass incident)."""
+    key = incident_key(complaint, table)
     if key is None:
         return None
-    spec = deps.table.incidents
-    queue, severity = incident_route(complaint, deps.table)
-    return await deps.incidents.observe(
+    spec = table.incidents
+    queue, severity = incident_route(complaint, table)
+    return Observation(
         key, complaint.case_id, complaint.received_at, threshold=spec.threshold,
         window=timedelta(minutes=spec.window_min),
         proposed_id=incident_id_for(key, complaint.case_id, now),

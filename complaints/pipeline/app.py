@@ -57,6 +57,7 @@ def build_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_linger_ms=5,
+        producer_max_batch_size=512 * 1024,  # per partition: fewer produce requests
         web_enabled=settings.web_port != 0,
         web_port=settings.web_port or 6066,
         web_bind=settings.web_host,
@@ -95,6 +96,8 @@ def build_app(settings: Settings) -> faust.App:
         recent=store.RecentCases(redis, settings.topic_prefix),
         batch_size=settings.batch_size,
         batch_window_s=settings.batch_window_s,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        mask_outbound_pii=settings.mask_outbound_pii,
     ))
     recovery.attach(app, recovery.RecoveryDeps(
         routed=outputs[names.routed],

@@ -189,19 +189,25 @@ def encode_cloudevent(
     event_type: str, event_id: str, data: BaseModel, subject: str | None = None,
     time: datetime | None = None,
 ) -> bytes:
-    """An outbound event: CloudEvents 1.0 structured JSON, UTF-8, Chinese unescaped."""
-    envelope = {
-        "specversion": "1.0",
-        "id": event_id,
-        "source": PIPELINE_SOURCE,
-        "type": event_type,
-        "time": (time or datetime.now(UTC)).isoformat(),
-        "datacontenttype": "application/json",
-        "data": data.model_dump(mode="json"),
-    }
-    if subject is not None:
-        envelope["subject"] = subject
-    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """An outbound event: CloudEvents 1.0 structured JSON, UTF-8, Chinese unescaped.
+
+    The same JSON as `json.dumps` of the envelope with `data.model_dump(mode="json")`,
+    written in one pass: the payload by pydantic's own serializer, the envelope around it
+    by hand (a third of the cost per event, docs/benchmarks.md).
+    """
+    head = "".join((
+        '{"specversion":"1.0","id":', _quote(event_id), ',"source":', _SOURCE,
+        ',"type":', _quote(event_type),
+        ',"time":', _quote((time or datetime.now(UTC)).isoformat()),
+        ',"datacontenttype":"application/json","data":',
+    ))
+    tail = "}" if subject is None else f',"subject":{_quote(subject)}}}'
+    return b"".join((head.encode(), data.__pydantic_serializer__.to_json(data),
+                     tail.encode()))
+
+
+_quote = json.JSONEncoder(ensure_ascii=False).encode  # a str as a JSON string
+_SOURCE = _quote(PIPELINE_SOURCE)
 
 
 def decode_cloudevent(raw: bytes, model: type[M]) -> tuple[CloudEvent, M]:

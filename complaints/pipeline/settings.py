@@ -14,6 +14,9 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: Consumer fetch wait (ms): low enough for the embedded broker's latency, harmless on Kafka.
+DEFAULT_FETCH_MAX_WAIT_MS = 50
+
 
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name, f"COMPLAINTS_{name}")
@@ -63,6 +66,12 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(default=500, ge=1, le=10_000)
     batch_window_s: float = Field(default=0.02, gt=0, le=5)
+    fetch_max_wait_ms: int = Field(
+        default=DEFAULT_FETCH_MAX_WAIT_MS, ge=1, le=30_000,
+        description="Longest a consumer fetch waits at the broker for new data. Kafka "
+        "answers as soon as data arrives, so this only bounds idle polling; brokers that "
+        "answer only when it expires (the embedded Tansu) add up to this much latency.",
+    )
     dedup_ttl_s: int = Field(
         default=14 * 24 * 3600, ge=60, description="How long event ids are remembered."
     )

@@ -6,9 +6,10 @@ after it succeeded.
 """
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import BusyLoadingError
@@ -35,6 +36,85 @@ async def until_redis_answers(operation: Callable[[], Awaitable[T]], what: str) 
             delay = min(delay * 2, 2.0)
 
 
+class Reply(Generic[T]):
+    """The answer to one command of a `RedisBatch`, readable once the batch has run."""
+
+    __slots__ = ("_parse", "_value")
+
+    def __init__(self, parse: Callable[[Any], T]) -> None:
+        self._parse = parse
+        self._value: Any = _UNSET
+
+    @property
+    def value(self) -> T:
+        if self._value is _UNSET:
+            raise RuntimeError("the batch this reply belongs to has not run yet")
+        return self._value
+
+
+_UNSET = object()
+
+
+def _as_is(raw: Any) -> Any:
+    return raw
+
+
+class RedisBatch:
+    """Commands and Lua scripts sent to Redis together, in one round trip.
+
+    A non-transactional pipeline: Redis runs them in the order they were added, each
+    script atomic on its own exactly as if it were called alone, so batching changes how
+    many round trips a stage costs, not what any one call guarantees. When Redis goes away
+    mid-batch the whole batch is sent again (`until_redis_answers`), so calls must be
+    idempotent, or (counters) tolerate being counted twice.
+    """
+
+    def __init__(self, client: "aioredis.Redis") -> None:
+        self._client = client
+        self._calls: list[tuple[Any, tuple[Any, ...], Reply[Any]]] = []
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def script(self, script: Any, keys: Sequence[Any], args: Sequence[Any],
+               parse: Callable[[Any], T] = _as_is) -> Reply[T]:
+        """Run a registered script (`client.register_script(...)`) with `keys`, `args`."""
+        reply: Reply[T] = Reply(parse)
+        self._calls.append((script, (list(keys), list(args)), reply))
+        return reply
+
+    def command(self, *args: Any, parse: Callable[[Any], T] = _as_is) -> Reply[T]:
+        """Run one plain command, e.g. `batch.command("HGET", key, field)`."""
+        reply: Reply[T] = Reply(parse)
+        self._calls.append((None, args, reply))
+        return reply
+
+    async def run(self, what: str) -> None:
+        """Send everything; afterwards each `Reply.value` holds its parsed answer."""
+        if not self._calls:
+            return
+
+        async def send() -> list[Any]:
+            if len(self._calls) == 1:  # one call: no pipeline (and no script check)
+                script, args, _ = self._calls[0]
+                if script is None:
+                    return [await self._client.execute_command(*args)]
+                return [await script(keys=args[0], args=args[1])]
+            async with self._client.pipeline(transaction=False) as pipe:
+                for script, args, _ in self._calls:
+                    if script is None:
+                        pipe.execute_command(*args)
+                    else:
+                        keys, argv = args
+                        await script(keys=keys, args=argv, client=pipe)
+                return await pipe.execute()
+
+        raw = await until_redis_answers(send, what)
+        for (_, _, reply), answer in zip(self._calls, raw, strict=True):
+            reply._value = reply._parse(answer)
+        self._calls.clear()
+
+
 def connect(url: str) -> "aioredis.Redis":
     """An asyncio Redis client with short socket timeouts (outages surface as retries)."""
     return aioredis.Redis.from_url(
@@ -46,9 +126,10 @@ class SeenEvents:
     """Event ids already turned into complaints, remembered for `ttl_s` seconds."""
 
     def __init__(self, client: "aioredis.Redis", prefix: str, ttl_s: int) -> None:
-        self._client = client
+        self.client = client
         self._prefix = prefix
         self._ttl_s = ttl_s
+        self._remember = client.register_script(_REMEMBER)
 
     def key(self, source: str, event_id: str) -> str:
         return f"{self._prefix}:seen:{source}:{event_id}"
@@ -59,23 +140,32 @@ class SeenEvents:
             return []
 
         async def read() -> list[bool]:
-            values = await self._client.mget(list(keys))
+            values = await self.client.mget(list(keys))
             return [v is not None for v in values]
 
         return await until_redis_answers(read, "checking seen events")
 
     async def remember(self, case_by_key: Mapping[str, str]) -> None:
         """Mark events as accepted (after their complaints were published)."""
-        if not case_by_key:
-            return
+        batch = RedisBatch(self.client)
+        self.remember_in(batch, case_by_key)
+        await batch.run("remembering seen events")
 
-        async def write() -> None:
-            async with self._client.pipeline(transaction=False) as pipe:
-                for key, case_id in case_by_key.items():
-                    pipe.set(key, case_id, ex=self._ttl_s)
-                await pipe.execute()
+    def remember_in(self, batch: RedisBatch, case_by_key: Mapping[str, str]) -> None:
+        """`remember`, as part of a batch of Redis calls: one command for all events."""
+        if case_by_key:
+            pairs = json.dumps(list(case_by_key.items()), ensure_ascii=False,
+                               separators=(",", ":"))
+            batch.script(self._remember, [], [str(self._ttl_s), pairs])
 
-        await until_redis_answers(write, "remembering seen events")
+
+# ARGV: ttl_s, JSON [[seen key, case id], …]: SET each key to its case id, expiring.
+_REMEMBER = """
+for _, pair in ipairs(cjson.decode(ARGV[2])) do
+  redis.call('SET', pair[1], pair[2], 'EX', ARGV[1])
+end
+return 0
+"""
 
 
 class StageCounters:
@@ -89,17 +179,19 @@ class StageCounters:
         self.key = f"{prefix}:stats"
 
     async def add(self, counts: Mapping[str, int]) -> None:
-        nonzero = {name: n for name, n in counts.items() if n}
-        if not nonzero:
-            return
+        batch = RedisBatch(self._client)
+        self.add_in(batch, counts)
+        await batch.run("updating counters")
 
-        async def write() -> None:
-            async with self._client.pipeline(transaction=False) as pipe:
-                for name, n in nonzero.items():
-                    pipe.hincrby(self.key, name, n)
-                await pipe.execute()
+    def add_in(self, batch: RedisBatch, counts: Mapping[str, int]) -> None:
+        """`add`, as part of a batch of Redis calls.
 
-        await until_redis_answers(write, "updating counters")
+        Not idempotent on its own: a batch that is sent again after Redis went away
+        mid-way may count some events twice (these are operators' running totals).
+        """
+        for name, n in counts.items():
+            if n:
+                batch.command("HINCRBY", self.key, name, n)
 
     async def read(self) -> dict[str, int]:
         raw = await self._client.hgetall(self.key)
@@ -115,16 +207,15 @@ class RecentCases:
         self._keep = keep
 
     async def add(self, case_ids: Sequence[str]) -> None:
-        if not case_ids:
-            return
+        batch = RedisBatch(self._client)
+        self.add_in(batch, case_ids)
+        await batch.run("recording recent cases")
 
-        async def write() -> None:
-            async with self._client.pipeline(transaction=False) as pipe:
-                pipe.lpush(self.key, *case_ids)
-                pipe.ltrim(self.key, 0, self._keep - 1)
-                await pipe.execute()
-
-        await until_redis_answers(write, "recording recent cases")
+    def add_in(self, batch: RedisBatch, case_ids: Sequence[str]) -> None:
+        """`add`, as part of a batch of Redis calls."""
+        if case_ids:
+            batch.command("LPUSH", self.key, *case_ids)
+            batch.command("LTRIM", self.key, 0, self._keep - 1)
 
     async def read(self, limit: int = 20) -> list[str]:
         values = await self._client.lrange(self.key, 0, limit - 1)

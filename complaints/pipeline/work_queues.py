@@ -25,6 +25,7 @@ The scripts build key names from the prefix, so all keys must live on one Redis 
 the handler CLI passes `patient=False` and gets the error at once.
 """
 
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 
-from complaints.pipeline.store import until_redis_answers
+from complaints.pipeline.store import RedisBatch, Reply, until_redis_answers
 from complaints.schemas.codes import Severity
 from complaints.schemas.routing import ClaimedCase, QueueItem, QueueStats, RoutingDecision
 
@@ -92,24 +93,83 @@ local function live_lease(case, handler, now)
 end
 """
 
-_ENQUEUE = _PRELUDE + """
+# Placing a case (the route stage): put it in its queue, and fold cases under an incident.
+_PLACE_FNS = """
+-- A case waits in queue q (state 'waiting') or is stored under its incident ('held',
+-- expiring with the retention). A case known already is left as it is: → {0, its decision}
+local function enqueue(case, q, score, member, enqueued_ms, item_json, decision, state, ttl,
+                       incident)
+  local item = item_key(case)
+  if redis.call('EXISTS', item) == 1 then
+    return {0, redis.call('HGET', item, 'decision') or ''}
+  end
+  redis.call('HSET', item, 'case', case, 'queue', q, 'state', state, 'score', score,
+             'member', member, 'enqueued_ms', enqueued_ms, 'claims', 0, 'item', item_json,
+             'decision', decision, 'incident', incident)
+  redis.call('SADD', prefix .. ':queues', q)
+  if state == 'waiting' then
+    redis.call('ZADD', queue_key(q), score, member)
+    redis.call('ZADD', since_key(q), enqueued_ms, case)
+  else
+    redis.call('EXPIRE', item, ttl)
+  end
+  return {1, ''}
+end
+-- Links each known case of cases[first..] to the incident; a case still waiting in the
+-- incident's own queue leaves it and is held under the incident instead. → how many held
+local function hold(incident_id, incident_queue, ttl, cases, first)
+  local held = 0
+  for i = first, #cases do
+    local case = cases[i]
+    local item = item_key(case)
+    local f = redis.call('HMGET', item, 'state', 'queue', 'member')
+    if f[1] then
+      redis.call('HSET', item, 'incident', incident_id)
+      if f[1] == 'waiting' and f[2] == incident_queue then
+        redis.call('ZREM', queue_key(f[2]), f[3])
+        redis.call('ZREM', since_key(f[2]), case)
+        redis.call('HSET', item, 'state', 'held')
+        redis.call('EXPIRE', item, ttl)
+        held = held + 1
+      end
+    end
+  end
+  return held
+end
+"""
+
+_ENQUEUE = _PRELUDE + _PLACE_FNS + """
 -- ARGV: prefix, case, queue, score, member, enqueued_ms, item, decision, state, ttl, incident
-local case, q, state = ARGV[2], ARGV[3], ARGV[9]
-local item = item_key(case)
-if redis.call('EXISTS', item) == 1 then
-  return {0, redis.call('HGET', item, 'decision') or ''}
+return enqueue(unpack(ARGV, 2, 11))
+"""
+
+_PLACE = _PRELUDE + _PLACE_FNS + """
+-- ARGV: prefix, JSON [op, …], in order; op = ["enqueue", case, queue, score, member,
+-- enqueued_ms, item, decision, state, ttl, incident] or ["hold", incident_id,
+-- incident_queue, ttl, case…]  → JSON [{added, earlier decision} | number held, …]
+local ops, out = cjson.decode(ARGV[2]), {}
+for i, op in ipairs(ops) do
+  if op[1] == 'enqueue' then
+    out[i] = enqueue(unpack(op, 2, 11))
+  else
+    out[i] = hold(op[2], op[3], op[4], op, 5)
+  end
 end
-redis.call('HSET', item, 'case', case, 'queue', q, 'state', state, 'score', ARGV[4],
-           'member', ARGV[5], 'enqueued_ms', ARGV[6], 'claims', 0, 'item', ARGV[7],
-           'decision', ARGV[8], 'incident', ARGV[11])
-redis.call('SADD', prefix .. ':queues', q)
-if state == 'waiting' then
-  redis.call('ZADD', queue_key(q), ARGV[4], ARGV[5])
-  redis.call('ZADD', since_key(q), ARGV[6], case)
-else
-  redis.call('EXPIRE', item, ARGV[10])
+return cjson.encode(out)
+"""
+
+_PLACED = _PRELUDE + """
+-- ARGV: prefix, JSON [case, …]  → JSON [{1, decision} if the case is known else {0, ''}, …]
+local cases, out = cjson.decode(ARGV[2]), {}
+for i, case in ipairs(cases) do
+  local item = item_key(case)
+  if redis.call('EXISTS', item) == 1 then
+    out[i] = {1, redis.call('HGET', item, 'decision') or ''}
+  else
+    out[i] = {0, ''}
+  end
 end
-return {1, ''}
+return cjson.encode(out)
 """
 
 _CLAIM = _PRELUDE + """
@@ -196,27 +256,9 @@ end
 return out
 """
 
-_HOLD = _PRELUDE + """
--- ARGV: prefix, incident_id, incident_queue, ttl_s, case…
--- Links each known case to the incident; a case still waiting in the incident's own
--- queue leaves it and is held under the incident instead. Returns how many were held.
-local held = 0
-for i = 5, #ARGV do
-  local case = ARGV[i]
-  local item = item_key(case)
-  local f = redis.call('HMGET', item, 'state', 'queue', 'member')
-  if f[1] then
-    redis.call('HSET', item, 'incident', ARGV[2])
-    if f[1] == 'waiting' and f[2] == ARGV[3] then
-      redis.call('ZREM', queue_key(f[2]), f[3])
-      redis.call('ZREM', since_key(f[2]), case)
-      redis.call('HSET', item, 'state', 'held')
-      redis.call('EXPIRE', item, ARGV[4])
-      held = held + 1
-    end
-  end
-end
-return held
+_HOLD = _PRELUDE + _PLACE_FNS + """
+-- ARGV: prefix, incident_id, incident_queue, ttl_s, case…  → how many were held
+return hold(ARGV[2], ARGV[3], ARGV[4], ARGV, 5)
 """
 
 
@@ -295,6 +337,26 @@ class WorkItemState:
     incident_id: str | None
 
 
+class Placements:
+    """Enqueues and holds to run together, in this order (`WorkQueues.place_in`)."""
+
+    def __init__(self, queues: "WorkQueues") -> None:
+        self._queues = queues
+        self.ops: list[list[str]] = []
+
+    def enqueue(self, item: QueueItem, *, decision: RoutingDecision | None = None,
+                held: bool = False) -> int:
+        """As `WorkQueues.enqueue`; returns the index of its answer."""
+        self.ops.append(["enqueue", *self._queues._enqueue_args(item, decision, held)[1:]])
+        return len(self.ops) - 1
+
+    def hold(self, case_ids: Sequence[str], incident_id: str, incident_queue: str) -> None:
+        """As `WorkQueues.hold_under_incident`."""
+        if case_ids:
+            self.ops.append(["hold", incident_id, incident_queue,
+                             str(self._queues.done_ttl_s), *case_ids])
+
+
 class WorkQueues:
     """The handler queues of one pipeline (one key prefix) in Redis."""
 
@@ -314,6 +376,8 @@ class WorkQueues:
         self._reclaim = client.register_script(_RECLAIM)
         self._stats = client.register_script(_STATS)
         self._hold = client.register_script(_HOLD)
+        self._place = client.register_script(_PLACE)
+        self._placed = client.register_script(_PLACED)
         self._move = client.register_script(_MOVE)
         self._finish = client.register_script(_FINISH)
 
@@ -333,16 +397,48 @@ class WorkQueues:
         Idempotent: a case already known — waiting, leased, held or done within the
         retention — is left as it is, and the decision stored with it is returned.
         """
-        args = [
+        args = self._enqueue_args(item, decision, held)
+        return _enqueued(await self._run(lambda: self._enqueue(keys=[], args=args),
+                                         f"enqueueing {item.case_id}"))
+
+    def placed_in(self, batch: RedisBatch,
+                  case_ids: Sequence[str]) -> Reply[list[Enqueued | None]] | None:
+        """For each case, what `enqueue` would answer if it is placed already (None: not
+        placed yet), as one script in a batch. Only a look: `enqueue` itself decides."""
+        if not case_ids:
+            return None
+        return batch.script(self._placed, [], [self.prefix, _json(list(case_ids))],
+                            lambda raw: [_enqueued(r) if r[0] else None
+                                         for r in _json_list(raw)])
+
+    def place_in(self, batch: RedisBatch,
+                 placements: "Placements") -> Reply[list[Enqueued | int]] | None:
+        """Run the enqueues and holds of `placements`, in their order, as one script in a
+        batch: each one as `enqueue` / `hold_under_incident` would. The answers, in
+        order: an `Enqueued` per enqueue, the number of cases held per hold."""
+        if not placements.ops:
+            return None
+        return batch.script(
+            self._place, [], [self.prefix, _json(placements.ops)],
+            lambda raw: [_enqueued(r) if isinstance(r, list) else int(r)
+                         for r in _json_list(raw)])
+
+    @property
+    def done_ttl_s(self) -> int:
+        return self._done_ttl_s
+
+    def placements(self) -> Placements:
+        """An empty set of enqueues and holds for `place_in`."""
+        return Placements(self)
+
+    def _enqueue_args(self, item: QueueItem, decision: RoutingDecision | None,
+                      held: bool) -> list[str]:
+        return [
             self.prefix, item.case_id, item.queue, str(queue_score(item.severity, item.due_at)),
             f"{_ms(item.enqueued_at):013d}|{item.case_id}", str(_ms(item.enqueued_at)),
             item.model_dump_json(), decision.model_dump_json() if decision else "",
             "held" if held else "waiting", str(self._done_ttl_s), item.incident_id or "",
         ]
-        added, stored = await self._run(lambda: self._enqueue(keys=[], args=args),
-                                        f"enqueueing {item.case_id}")
-        earlier = RoutingDecision.model_validate_json(stored) if stored else None
-        return Enqueued(added=bool(added), earlier=earlier)
 
     async def hold_under_incident(
         self, case_ids: Sequence[str], incident_id: str, incident_queue: str
@@ -434,17 +530,16 @@ class WorkQueues:
             return {}
         args = [self.prefix, *names]
         raw = await self._run(lambda: self._stats(keys=[], args=args), "reading queue stats")
-        now_ms = int(raw[0])
-        result = {}
-        for index, name in enumerate(names):
-            depth, in_progress, oldest, breaches, expired = raw[1 + 5 * index: 6 + 5 * index]
-            oldest_ms = int(float(oldest))
-            result[name] = QueueStats(
-                queue=name, depth=int(depth), in_progress=int(in_progress),
-                oldest_wait_s=max(0.0, (now_ms - oldest_ms) / 1000) if oldest_ms >= 0 else None,
-                breaches=int(breaches), expired_leases=int(expired),
-            )
-        return result
+        return _queue_stats(names, raw)
+
+    def stats_in(self, batch: RedisBatch,
+                 queues: Sequence[str]) -> Reply[dict[str, QueueStats]] | None:
+        """`stats` of the named queues, as part of a batch of Redis calls."""
+        names = list(queues)
+        if not names:
+            return None
+        return batch.script(self._stats, [], [self.prefix, *names],
+                            lambda raw: _queue_stats(names, raw))
 
     async def known_queues(self) -> list[str]:
         """Every queue that has ever held a case under this prefix, sorted."""
@@ -497,6 +592,36 @@ def queue_score(severity: Severity, due_at: datetime) -> int:
     return rank * _RANK_WEIGHT + min(max(_ms(due_at), 0), _RANK_WEIGHT - 1)
 
 
+def _enqueued(raw: Any) -> Enqueued:
+    added, stored = raw
+    earlier = RoutingDecision.model_validate_json(stored) if stored else None
+    return Enqueued(added=bool(added), earlier=earlier)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_list(raw: Any) -> list[Any]:
+    """A script's JSON array reply (Lua's cjson writes an empty array as `{}`)."""
+    value = json.loads(raw)
+    return value if isinstance(value, list) else []
+
+
+def _queue_stats(names: Sequence[str], raw: Any) -> dict[str, QueueStats]:
+    now_ms = int(raw[0])
+    result = {}
+    for index, name in enumerate(names):
+        depth, in_progress, oldest, breaches, expired = raw[1 + 5 * index: 6 + 5 * index]
+        oldest_ms = int(float(oldest))
+        result[name] = QueueStats(
+            queue=name, depth=int(depth), in_progress=int(in_progress),
+            oldest_wait_s=max(0.0, (now_ms - oldest_ms) / 1000) if oldest_ms >= 0 else None,
+            breaches=int(breaches), expired_leases=int(expired),
+        )
+    return result
+
+
 def _item_payload(fields: dict[str, str]) -> dict[str, Any]:
     """The stored QueueItem, with the incident link added after enqueueing, if any."""
     payload = QueueItem.model_validate_json(fields["item"]).model_dump()
@@ -524,6 +649,7 @@ def _from_ms(value: str | int) -> datetime:
 __all__ = [
     "Enqueued",
     "LeaseError",
+    "Placements",
     "WorkItemState",
     "WorkQueues",
     "queue_score",
