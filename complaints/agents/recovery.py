@@ -1,4 +1,4 @@
-"""Recovery stage: routed cases and handler actions in; case events and resolutions out.
+"""Recovery stage: routing decisions and handler actions in; case events and resolutions out.
 
 Consumes `complaints.routed.v1` (each routing decision opens its case) and
 `complaints.actions.v1` (handler commands: acknowledge, apologize, start_fix, …).
@@ -13,11 +13,16 @@ one Redis transaction. A crash before the commit redelivers the input; the decis
 made again and its events carry the same `(case id, version)` — consumers drop repeats.
 A timer on every worker fires due deadlines; each firing is recorded in the case, so it
 never fires twice, also across restarts.
+
+Routing decisions and due timers are handled a batch at a time — locks, snapshots and
+the commit each in one Redis round trip — because every routed complaint opens a case:
+a stage that falls behind fills its Faust buffer, and a full buffer stops the worker's
+consumer for every agent, intake included (docs/benchmarks.md).
 """
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,11 +30,23 @@ from typing import Any
 import faust
 from pydantic import ValidationError
 
-from complaints.pipeline.cases import CaseStore
+from complaints.pipeline.cases import CaseChange, CaseStore
 from complaints.pipeline.clock import Clock
-from complaints.pipeline.codec import Rejection, dead_letter, decode_cloudevent, encode_cloudevent
+from complaints.pipeline.codec import (
+    Rejection,
+    dead_letter,
+    decode_cloudevent,
+    encode_cloudevent,
+)
 from complaints.pipeline.history import IncidentTracker
-from complaints.pipeline.metrics import CASE_EVENTS, RESOLUTIONS, SLA_BREACHES, SLA_WARNINGS
+from complaints.pipeline.kafka import send_record
+from complaints.pipeline.metrics import (
+    CASE_EVENTS,
+    RESOLUTIONS,
+    SLA_BREACHES,
+    SLA_WARNINGS,
+    STAGE_EVENTS,
+)
 from complaints.pipeline.work_queues import WorkQueues
 from complaints.recovery import (
     RecoveryRules,
@@ -49,12 +66,14 @@ from complaints.schemas.case import (
     CaseClosed,
     CaseEscalated,
     CaseEvent,
+    CaseOpened,
     CaseReassigned,
     CaseReclassified,
     CaseTerminated,
     DeadlineBreached,
     DeadlineWarned,
     HandlerAction,
+    Resolution,
 )
 from complaints.schemas.codes import Signal
 from complaints.schemas.dead_letter import RejectReason
@@ -87,17 +106,19 @@ class RecoveryDeps:
     routes: RoutingTable
     clock: Clock
     timer_interval_s: float = 1.0
+    #: Routing decisions taken at once, and how long to wait to fill a batch.
+    batch_size: int = 500
+    batch_window_s: float = 0.02
 
 
 def attach(app: faust.App, deps: RecoveryDeps) -> None:
     """Register the recovery agents and the deadline timer on `app`."""
 
     @app.agent(deps.routed, name="open_cases")
-    async def open_cases(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            decision = _routing_decision(event.value)
-            if decision is not None:
-                await decide_for(decision.case_id, deps, _opening(decision, deps))
+    async def open_cases_agent(stream: faust.StreamT) -> None:
+        async for batch in stream.take_events(deps.batch_size, within=deps.batch_window_s):
+            decisions = [d for d in (_routing_decision(e.value) for e in batch) if d]
+            await open_cases(decisions, deps)
 
     @app.agent(deps.actions, name="apply_actions")
     async def apply_actions(stream: faust.StreamT) -> None:
@@ -106,45 +127,93 @@ def attach(app: faust.App, deps: RecoveryDeps) -> None:
             if action is None:
                 continue
             work = await deps.queues.inspect(action.case_id)  # the desk's view, to re-route
-            await decide_for(action.case_id, deps,
-                             _action(action, deps, work.item if work else None))
+            await decide_many(
+                {action.case_id: _action(action, deps, work.item if work else None)}, deps)
 
     @app.timer(interval=deps.timer_interval_s)
     async def fire_deadlines() -> None:
         now = await deps.clock.now()
-        for case_id in await deps.store.claim_due_timers(now):
-            await decide_for(case_id, deps, _clock(deps))
+        due = await deps.store.claim_due_timers(now)
+        await decide_many(dict.fromkeys(due, _clock(deps)), deps)
 
 
-async def decide_for(case_id: str, deps: RecoveryDeps, decision: Decision) -> list[CaseEvent]:
-    """Load, decide, publish, apply side effects, commit — for one case, under its lock."""
-    async with deps.store.locked(case_id):
-        case = await deps.store.load(case_id)
+async def open_cases(decisions: Sequence[RoutingDecision], deps: RecoveryDeps) -> None:
+    """Open the case of each routing decision; a case already open is left as it is (a
+    redelivered batch decides again and finds it)."""
+    await decide_many({d.case_id: _opening(d, deps) for d in decisions}, deps)
+
+
+async def decide_many(decisions: Mapping[str, Decision],
+                      deps: RecoveryDeps) -> dict[str, list[CaseEvent]]:
+    """Decide for each case under its lock; the events each decision made, by case id.
+
+    The free cases are decided together. A case whose lock is held (a handler's action
+    or a timer on another worker) is decided afterwards on its own, once the lock is
+    free — so a batch never waits while holding locks, and two batches cannot deadlock.
+    """
+    tokens, cases = await deps.store.lock_and_load(list(decisions))
+    made = await _decide_locked({c: decisions[c] for c in tokens}, cases, tokens, deps)
+    for case_id in [c for c in decisions if c not in tokens]:
+        tokens, cases = await deps.store.lock_and_load([case_id], wait=True)
+        made.update(await _decide_locked({case_id: decisions[case_id]}, cases, tokens, deps))
+    return made
+
+
+async def _decide_locked(decisions: Mapping[str, Decision], cases: Mapping[str, Case | None],
+                         tokens: Mapping[str, str],
+                         deps: RecoveryDeps) -> dict[str, list[CaseEvent]]:
+    """Decide, publish, apply side effects, commit and unlock — for cases we hold."""
+    try:
         now = await deps.clock.now()
-        events = decision(case, now)
-        if not events:
-            if case is not None:
-                await deps.store.rearm(case_id, next_timer_at(case))
-            return []
-        after = apply_events(case, events)
-        sends = [await deps.case_events.send(
-            key=case_id.encode(),
-            value=encode_cloudevent(case_event_type(e.event_type), f"{case_id}:v{e.version}",
-                                    e, subject=case_id, time=e.occurred_at))
-            for e in events]
-        if ended_by(events):
-            history = [*await deps.store.history(case_id), *events]
-            resolution = resolution_of(after, history)
-            sends.append(await deps.resolutions.send(
-                key=case_id.encode(),
-                value=encode_cloudevent(RESOLUTION_TYPE, resolution.resolution_id, resolution,
-                                        subject=case_id, time=resolution.ended_at)))
-            RESOLUTIONS.labels(resolution.outcome).inc()
-        await asyncio.gather(*sends)
-        await _work_queue_effects(after, events, deps)
-        await deps.store.commit(after, events, next_timer_at(after))
-    _count(events)
-    return events
+        made = {case_id: decide(cases[case_id], now) for case_id, decide in decisions.items()}
+        changes: list[CaseChange] = []
+        rearm: dict[str, datetime | None] = {}
+        for case_id, events in made.items():
+            case = cases[case_id]
+            if events:
+                after = apply_events(case, events)
+                changes.append(CaseChange(after, events, next_timer_at(after)))
+            elif case is not None:  # nothing to do: put a claimed timer back where it was
+                rearm[case_id] = next_timer_at(case)
+        sends: list[Awaitable[Any]] = []
+        resolutions: list[Resolution] = []
+        for change in changes:
+            sends.extend(await _publish_case_events(change, deps))
+            if ended_by(change.events):
+                history = [*await deps.store.history(change.case.case_id), *change.events]
+                resolutions.append(resolution_of(change.case, history))
+                sends.append(await _publish_resolution(resolutions[-1], deps))
+        await asyncio.gather(*sends)  # the broker has every event before the cases move on
+        for change in changes:
+            await _work_queue_effects(change.case, change.events, deps)
+        opened = sum(isinstance(change.events[0], CaseOpened) for change in changes)
+        await deps.store.commit(changes, rearm, release=tokens,
+                                counts={"recovery.opened": opened} if opened else None)
+    except BaseException:
+        await asyncio.shield(deps.store.unlock(tokens))
+        raise
+    STAGE_EVENTS.labels("recovery", "out").inc(opened)
+    for change in changes:
+        _count(change.events)
+    for resolution in resolutions:
+        RESOLUTIONS.labels(resolution.outcome).inc()
+    return made
+
+
+async def _publish_case_events(change: CaseChange, deps: RecoveryDeps) -> list[Awaitable[Any]]:
+    case_id = change.case.case_id
+    return [await send_record(
+        deps.case_events, case_id.encode(),
+        encode_cloudevent(case_event_type(e.event_type), f"{case_id}:v{e.version}", payload,
+                          subject=case_id, time=e.occurred_at))
+        for e, payload in zip(change.events, change.events_json, strict=True)]
+
+
+async def _publish_resolution(resolution: Resolution, deps: RecoveryDeps) -> Awaitable[Any]:
+    return await send_record(
+        deps.resolutions, resolution.case_id.encode(),
+        encode_cloudevent(RESOLUTION_TYPE, resolution.resolution_id, resolution,
+                          subject=resolution.case_id, time=resolution.ended_at))
 
 
 def _count(events: Sequence[CaseEvent]) -> None:
@@ -261,8 +330,7 @@ async def _dead_letter(event: faust.EventT, rejection: Rejection, deps: Recovery
                          message.partition, message.offset)
     log.warning("dead-lettered handler action %s:%s@%s: %s", message.topic,
                 message.partition, message.offset, rejection.error)
-    await (await deps.dead_letter.send(
-        key=message.key,
-        value=encode_cloudevent(DEAD_LETTER_TYPE,
-                                f"dlq:{message.topic}:{message.partition}:{message.offset}",
-                                letter)))
+    await (await send_record(
+        deps.dead_letter, message.key,
+        encode_cloudevent(DEAD_LETTER_TYPE,
+                          f"dlq:{message.topic}:{message.partition}:{message.offset}", letter)))

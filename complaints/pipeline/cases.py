@@ -9,26 +9,87 @@ decide the next event quickly and to survive restarts:
     {prefix}:action:{action_id}   STRING the outcome of one handler action (for `act`)
     {prefix}:case-lock:{id}       STRING a short lock: one worker decides for a case at once
 
-A snapshot and its events are written in one MULTI, so they never disagree; a timer is
+A snapshot and its events are written by one script, so they never disagree; a timer is
 claimed with a lease, so a crashed worker's timers fire elsewhere, and a fired timer is
-recorded in the case, so it never fires twice.
+recorded in the case, so it never fires twice. Cases are locked and loaded many at a time
+in one round trip, and saved and unlocked in another, because the recovery stage opens a
+case for every routed complaint and must keep up with intake.
 """
 
 import asyncio
-import contextlib
+import functools
 import json
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import redis.asyncio as aioredis
 
 from complaints.pipeline.store import until_redis_answers
 from complaints.schemas.case import CASE_EVENT, ActionRejected, Case, CaseEvent
 
+_LOCK_AND_LOAD = """
+-- ARGV: prefix, lock ttl ms, then (case id, token) pairs → per case: its snapshot ('' if
+-- none) if its lock was free and is now ours, else false (nil)
+local p, ttl, out = ARGV[1], ARGV[2], {}
+for i = 3, #ARGV, 2 do
+  if redis.call('SET', p .. ':case-lock:' .. ARGV[i], ARGV[i + 1], 'NX', 'PX', ttl) then
+    out[#out + 1] = redis.call('GET', p .. ':case:' .. ARGV[i]) or ''
+  else
+    out[#out + 1] = false
+  end
+end
+return out
+"""
 _RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
+-- ARGV: prefix, then (case id, token) pairs → how many were still ours and are released
+local p, released = ARGV[1], 0
+for i = 2, #ARGV, 2 do
+  local key = p .. ':case-lock:' .. ARGV[i]
+  if redis.call('GET', key) == ARGV[i + 1] then released = released + redis.call('DEL', key) end
+end
+return released
+"""
+_COMMIT = """
+-- ARGV: prefix, outcome ttl s, number of cases, then per case: id, snapshot ('': keep),
+-- number of events, the events, timer ms ('': none), number of outcomes, (action id,
+-- outcome) pairs; then the number of stage counters and (name, increment) pairs; then
+-- (case id, token) pairs of locks to release
+local p, ttl, n, i = ARGV[1], ARGV[2], tonumber(ARGV[3]), 4
+for _ = 1, n do
+  local id, snapshot, events = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  i = i + 3
+  if events > 0 then
+    redis.call('RPUSH', p .. ':case:' .. id .. ':events', unpack(ARGV, i, i + events - 1))
+  end
+  i = i + events
+  if snapshot ~= '' then redis.call('SET', p .. ':case:' .. id, snapshot) end
+  if ARGV[i] == '' then
+    redis.call('ZREM', p .. ':case-timers', id)
+  else
+    redis.call('ZADD', p .. ':case-timers', ARGV[i], id)
+  end
+  local outcomes = tonumber(ARGV[i + 1])
+  i = i + 2
+  for _ = 1, outcomes do
+    redis.call('SET', p .. ':action:' .. ARGV[i], ARGV[i + 1], 'EX', ttl)
+    i = i + 2
+  end
+end
+local counters = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, counters do
+  redis.call('HINCRBY', p .. ':stats', ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+while i < #ARGV do
+  local key = p .. ':case-lock:' .. ARGV[i]
+  if redis.call('GET', key) == ARGV[i + 1] then redis.call('DEL', key) end
+  i = i + 2
+end
+return n
 """
 _CLAIM_TIMERS = """
 -- KEYS[1] timers; ARGV: now_ms, lease_ms, limit → case ids now leased to the caller
@@ -47,6 +108,21 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+@dataclass(frozen=True)
+class CaseChange:
+    """One case's decision, to be saved: its new snapshot, the events that made it and
+    when its next SLA timer falls due (None: no timer)."""
+
+    case: Case
+    events: Sequence[CaseEvent]
+    next_timer: datetime | None
+
+    @functools.cached_property
+    def events_json(self) -> list[bytes]:
+        """The events as JSON, made once for both the topic and the case's history."""
+        return [e.__pydantic_serializer__.to_json(e) for e in self.events]
+
+
 class CaseStore:
     """Snapshots, histories, timers and action outcomes of the cases of one pipeline."""
 
@@ -54,16 +130,26 @@ class CaseStore:
         self.client = client
         self.prefix = prefix
         self.timers_key = f"{prefix}:case-timers"
+        self._lock_and_load = client.register_script(_LOCK_AND_LOAD)
         self._release = client.register_script(_RELEASE)
+        self._commit = client.register_script(_COMMIT)
         self._claim = client.register_script(_CLAIM_TIMERS)
 
     def _case_key(self, case_id: str) -> str:
         return f"{self.prefix}:case:{case_id}"
 
     async def load(self, case_id: str) -> Case | None:
-        raw = await until_redis_answers(lambda: self.client.get(self._case_key(case_id)),
-                                        f"loading case {case_id}")
-        return Case.model_validate_json(raw) if raw else None
+        return (await self.load_many([case_id]))[case_id]
+
+    async def load_many(self, case_ids: Sequence[str]) -> dict[str, Case | None]:
+        """The snapshots of `case_ids` (None for a case not opened yet), in one MGET."""
+        if not case_ids:
+            return {}
+        raw = await until_redis_answers(
+            lambda: self.client.mget([self._case_key(c) for c in case_ids]),
+            f"loading {len(case_ids)} case(s)")
+        return {case_id: Case.model_validate_json(item) if item else None
+                for case_id, item in zip(case_ids, raw, strict=True)}
 
     async def history(self, case_id: str) -> list[CaseEvent]:
         raw = await until_redis_answers(
@@ -71,37 +157,30 @@ class CaseStore:
             f"reading history of {case_id}")
         return [CASE_EVENT.validate_json(item) for item in raw]
 
-    async def commit(self, case: Case, events: Sequence[CaseEvent],
-                     next_timer: datetime | None) -> None:
-        """Append the events, store the new snapshot, re-arm the timer: all or nothing."""
-        outcomes = _outcomes(events)
-
-        async def write() -> None:
-            async with self.client.pipeline(transaction=True) as pipe:
-                if events:
-                    pipe.rpush(f"{self._case_key(case.case_id)}:events",
-                               *(e.model_dump_json() for e in events))
-                pipe.set(self._case_key(case.case_id), case.model_dump_json())
-                if next_timer is None:
-                    pipe.zrem(self.timers_key, case.case_id)
-                else:
-                    pipe.zadd(self.timers_key, {case.case_id: _ms(next_timer)})
-                for action_id, outcome in outcomes.items():
-                    pipe.set(f"{self.prefix}:action:{action_id}", outcome,
-                             ex=ACTION_OUTCOME_TTL_S)
-                await pipe.execute()
-
-        await until_redis_answers(write, f"saving case {case.case_id}")
-
-    async def rearm(self, case_id: str, next_timer: datetime | None) -> None:
-        """Put a claimed timer back when nothing was due after all."""
-        if next_timer is None:
-            await until_redis_answers(lambda: self.client.zrem(self.timers_key, case_id),
-                                      "disarming a timer")
-        else:
-            await until_redis_answers(
-                lambda: self.client.zadd(self.timers_key, {case_id: _ms(next_timer)}),
-                "re-arming a timer")
+    async def commit(self, changes: Sequence[CaseChange],
+                     rearm: Mapping[str, datetime | None] | None = None,
+                     release: Mapping[str, str] | None = None,
+                     counts: Mapping[str, int] | None = None) -> None:
+        """Append each case's events, store its snapshot and arm its timer; set the timers
+        in `rearm` (claimed, but nothing was due after all); add `counts` to the stage
+        counters (`{prefix}:stats`, as `StageCounters`); release the locks in `release`
+        — in one script, so a worker that dies while committing leaves the whole batch
+        saved or none of it, no reader sees a snapshot that disagrees with its history,
+        and a count is made once with what it counts."""
+        args: list[Any] = [self.prefix, ACTION_OUTCOME_TTL_S, len(changes) + len(rearm or {})]
+        for change in changes:
+            outcomes = _outcomes(change.events)
+            args += [change.case.case_id, change.case.model_dump_json(), len(change.events),
+                     *change.events_json, _timer_arg(change.next_timer), len(outcomes),
+                     *(item for pair in outcomes.items() for item in pair)]
+        for case_id, next_timer in (rearm or {}).items():
+            args += [case_id, "", 0, _timer_arg(next_timer), 0]
+        args.append(len(counts or {}))
+        args += [item for pair in (counts or {}).items() for item in pair]
+        for case_id, token in (release or {}).items():
+            args += [case_id, token]
+        await until_redis_answers(lambda: self._commit(args=args),
+                                  f"saving {len(changes)} case(s)")
 
     async def claim_due_timers(self, now: datetime, limit: int = 200) -> list[str]:
         """Cases whose timer is due, leased to this worker for `TIMER_LEASE_MS`."""
@@ -115,19 +194,38 @@ class CaseStore:
         raw = await self.client.get(f"{self.prefix}:action:{action_id}")
         return json.loads(raw) if raw else None
 
-    @contextlib.asynccontextmanager
-    async def locked(self, case_id: str) -> AsyncIterator[None]:
-        """Hold the case's lock (waits while another worker decides for it)."""
-        key, token = f"{self.prefix}:case-lock:{case_id}", secrets.token_hex(8)
-        while not await until_redis_answers(
-                lambda: self.client.set(key, token, nx=True, px=LOCK_TTL_MS),
-                f"locking {case_id}"):
+    async def lock_and_load(self, case_ids: Sequence[str], wait: bool = False,
+                            ) -> tuple[dict[str, str], dict[str, Case | None]]:
+        """Take the locks of those cases that are free and load their snapshots, in one
+        round trip: (case id → lock token, case id → snapshot or None). With `wait`,
+        retry until every lock is ours (for a single case)."""
+        tokens = {case_id: secrets.token_hex(8) for case_id in dict.fromkeys(case_ids)}
+        args = [self.prefix, LOCK_TTL_MS, *(item for pair in tokens.items() for item in pair)]
+        while True:
+            found = await until_redis_answers(lambda: self._lock_and_load(args=args),
+                                              f"locking {len(tokens)} case(s)")
+            if not wait or all(item is not None for item in found):
+                break
             await asyncio.sleep(0.01)
-        try:
-            yield
-        finally:
-            await until_redis_answers(lambda: self._release(keys=[key], args=[token]),
-                                      f"unlocking {case_id}")
+        held: dict[str, str] = {}
+        cases: dict[str, Case | None] = {}
+        for (case_id, token), snapshot in zip(tokens.items(), found, strict=True):
+            if snapshot is not None:
+                held[case_id] = token
+                cases[case_id] = Case.model_validate_json(snapshot) if snapshot else None
+        return held, cases
+
+    async def unlock(self, tokens: Mapping[str, str]) -> None:
+        """Release locks taken by `lock_and_load`; one that expired and was taken since
+        by another worker stays."""
+        if tokens:
+            args = [self.prefix, *(item for pair in tokens.items() for item in pair)]
+            await until_redis_answers(lambda: self._release(args=args),
+                                      f"unlocking {len(tokens)} case(s)")
+
+
+def _timer_arg(next_timer: datetime | None) -> int | str:
+    return "" if next_timer is None else _ms(next_timer)
 
 
 def _outcomes(events: Sequence[CaseEvent]) -> dict[str, str]:

@@ -186,14 +186,15 @@ def dead_letter(
 
 
 def encode_cloudevent(
-    event_type: str, event_id: str, data: BaseModel, subject: str | None = None,
+    event_type: str, event_id: str, data: BaseModel | bytes, subject: str | None = None,
     time: datetime | None = None,
 ) -> bytes:
     """An outbound event: CloudEvents 1.0 structured JSON, UTF-8, Chinese unescaped.
 
     The same JSON as `json.dumps` of the envelope with `data.model_dump(mode="json")`,
     written in one pass: the payload by pydantic's own serializer, the envelope around it
-    by hand (a third of the cost per event, docs/benchmarks.md).
+    by hand (a third of the cost per event, docs/benchmarks.md). `data` may be that
+    payload already serialized, when it is also stored elsewhere.
     """
     head = "".join((
         '{"specversion":"1.0","id":', _quote(event_id), ',"source":', _SOURCE,
@@ -202,8 +203,8 @@ def encode_cloudevent(
         ',"datacontenttype":"application/json","data":',
     ))
     tail = "}" if subject is None else f',"subject":{_quote(subject)}}}'
-    return b"".join((head.encode(), data.__pydantic_serializer__.to_json(data),
-                     tail.encode()))
+    payload = data if isinstance(data, bytes) else data.__pydantic_serializer__.to_json(data)
+    return b"".join((head.encode(), payload, tail.encode()))
 
 
 _quote = json.JSONEncoder(ensure_ascii=False).encode  # a str as a JSON string

@@ -1,17 +1,27 @@
-"""Kafka clients for the commands (the stream agents use Faust's own)."""
+"""Kafka clients for the commands, and the agents' shortcut to Faust's producer."""
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from faust.types import TopicT
 
 from complaints.pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+async def send_record(topic: TopicT, key: bytes | None, value: bytes) -> Awaitable[Any]:
+    """Hand one record to the worker's producer; the awaitable resolves once the broker
+    has it. What `topic.send` does for raw bytes, without its per-record bookkeeping
+    (futures, callbacks, sensors): ~4 % more events/s (docs/benchmarks.md)."""
+    return await topic.app.producer.send(topic.get_topic_name(), key, value,
+                                         partition=None, timestamp=None, headers=None)
 
 
 def _common(settings: Settings) -> dict[str, object]:

@@ -25,6 +25,7 @@ STAGES = [
     ("intake.duplicate", "intake: duplicates dropped"),
     ("classify.classified", "classify: classified"),
     ("route.routed", "route: routed"),
+    ("recovery.opened", "recovery: cases opened"),
 ]
 
 

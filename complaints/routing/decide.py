@@ -150,7 +150,7 @@ def choose_queue(
     facts: Facts, table: RoutingTable, stats: Mapping[str, QueueStats] | None = None
 ) -> QueueChoice:
     """First matching rule's queue (or the default), passed on if that queue overflows."""
-    index, rule = _first_match(facts, table.rules, 0)
+    index, rule = _first_match(facts, table, 0)
     queue = rule.queue if rule else table.default_queue
     overflow = table.overflow_for(queue)
     load = (stats or {}).get(queue)
@@ -161,7 +161,7 @@ def choose_queue(
         return QueueChoice(rule, queue)
     target = overflow.to
     if target == NEXT_MATCH:
-        _, later = _first_match(facts, table.rules, index + 1, skip_queue=queue)
+        _, later = _first_match(facts, table, index + 1, skip_queue=queue)
         target = later.queue if later else table.default_queue
     note = (f"{table.queue_label(queue)} full ({full_by}): "
             f"overflowed to {table.queue_label(target)}")
@@ -293,7 +293,27 @@ def _rule_note(choice: QueueChoice, table: RoutingTable) -> str:
 
 
 def _first_match(
-    facts: Facts, rules: list[RuleSpec], start: int, skip_queue: str | None = None
+    facts: Facts, table: RoutingTable, start: int, skip_queue: str | None = None
+) -> tuple[int, RuleSpec | None]:
+    """The first rule from `start` on that matches (and does not send to `skip_queue`).
+
+    Remembered per table: a stream of complaints has few distinct facts, and trying the
+    rules one by one was ~4 % of a worker's time (docs/benchmarks.md).
+    """
+    memo, key = table.match_memo, (facts, start, skip_queue)
+    found = memo.get(key)
+    if found is None:
+        if len(memo) >= _MATCH_MEMO_LIMIT:
+            memo.clear()
+        found = memo[key] = _scan_rules(facts, table.rules, start, skip_queue)
+    return found
+
+
+_MATCH_MEMO_LIMIT = 8_192
+
+
+def _scan_rules(
+    facts: Facts, rules: list[RuleSpec], start: int, skip_queue: str | None
 ) -> tuple[int, RuleSpec | None]:
     for index in range(start, len(rules)):
         rule = rules[index]

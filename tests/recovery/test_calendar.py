@@ -99,3 +99,46 @@ def test_adding_business_seconds_is_undone_by_measuring_them(
     measured = calendar.business_seconds_between(calendar.next_business_moment(start), end)
 
     assert measured == pytest.approx(seconds)
+
+
+def _business_seconds_day_by_day(cal: WorkingCalendar, start: dt.datetime,
+                                 end: dt.datetime) -> float:
+    """The definition, walked one day at a time (what the calendar's shortcuts keep)."""
+    start, end = start.astimezone(cal.tz), end.astimezone(cal.tz)
+    total, day = 0.0, start.date()
+    while day <= end.date():
+        if cal.is_working_day(day):
+            lo = max(start, dt.datetime.combine(day, cal.business_start, tzinfo=cal.tz))
+            hi = min(end, dt.datetime.combine(day, cal.business_end, tzinfo=cal.tz))
+            total += max(0.0, (hi - lo).total_seconds())
+        day += dt.timedelta(days=1)
+    return total
+
+
+def _add_business_seconds_day_by_day(cal: WorkingCalendar, start: dt.datetime,
+                                     seconds: float) -> dt.datetime:
+    at_ = cal.next_business_moment(start)
+    while True:
+        closing = dt.datetime.combine(at_.date(), cal.business_end, tzinfo=cal.tz)
+        available = (closing - at_).total_seconds()
+        if seconds <= available:
+            return at_ + dt.timedelta(seconds=seconds)
+        seconds -= available
+        at_ = dt.datetime.combine(cal.next_working_day(at_.date()), cal.business_start,
+                                  tzinfo=cal.tz)
+
+
+@settings(max_examples=400, deadline=None)
+@given(start=st.datetimes(min_value=dt.datetime(2025, 12, 1), max_value=dt.datetime(2027, 1, 31),
+                          timezones=st.just(SHANGHAI)),
+       span=st.timedeltas(min_value=dt.timedelta(days=-1), max_value=dt.timedelta(days=45)),
+       seconds=st.floats(min_value=0, max_value=40 * 36_000, allow_nan=False))
+def test_business_time_shortcuts_give_exactly_the_day_by_day_answers(
+        calendar: WorkingCalendar, start: dt.datetime, span: dt.timedelta,
+        seconds: float) -> None:
+    assert calendar.business_seconds_between(start, start + span) == \
+        _business_seconds_day_by_day(calendar, start, start + span)
+    assert calendar.add_business_seconds(start, seconds) == \
+        _add_business_seconds_day_by_day(calendar, start, seconds)
+    assert calendar.add_business_seconds(start, 36_000.0 * (seconds // 36_000)) == \
+        _add_business_seconds_day_by_day(calendar, start, 36_000.0 * (seconds // 36_000))

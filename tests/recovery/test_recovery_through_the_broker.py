@@ -233,3 +233,31 @@ def test_a_worker_killed_mid_case_loses_nothing_and_doubles_nothing(
         assert types["CaseClosed"] == 1 and types["ActionRejected"] == 0, types
     resolution_ids = Counter(r["resolution_id"] for r in recovery.resolutions())
     assert set(resolution_ids) == {f"{c}:r1" for c in case_ids}
+
+
+def test_a_case_locked_elsewhere_opens_once_its_lock_is_free_and_exactly_once(
+    recovery: Recovery,
+) -> None:
+    """Cases are opened a batch at a time, under their locks: one whose lock another
+    worker holds is not touched until the lock is free, and then opened once."""
+    recovery.set_clock(T0 + timedelta(minutes=1))
+    pipeline = recovery.pipeline
+    cases = [f"batch-{n}" for n in range(30)]
+    case_ids = [case_id_for("web", event_id, T0) for event_id in cases]
+    held = case_ids[7]
+    lock_key = f"{pipeline.prefix}:case-lock:{held}"
+    pipeline.redis.set(lock_key, "another-worker", px=120_000)
+    recovery.start_worker()
+    pipeline.produce(pipeline.topics.intake_web, [
+        (event_id.encode(), complaint_event(event_id, "电费突然翻倍，要求核查", f"B-{n}"))
+        for n, event_id in enumerate(cases)])
+    pipeline.wait_for(lambda: pipeline.counters().get("route.routed") == 30, 90, "routing")
+    time.sleep(2)
+    assert recovery.case(held) is None, "opened although another worker held its lock"
+
+    pipeline.redis.delete(lock_key)
+    pipeline.wait_for(lambda: all(recovery.case(c) for c in case_ids), 60, "every case")
+    time.sleep(1)
+    opened = Counter(e["case_id"] for e in recovery.events() if e["event_type"] == "CaseOpened")
+    assert opened == Counter(case_ids), "every case opened exactly once"
+    assert not pipeline.redis.keys(f"{pipeline.prefix}:case-lock:*"), "no lock left behind"

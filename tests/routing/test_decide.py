@@ -8,9 +8,12 @@ import pytest
 import yaml
 
 from complaints.routing.decide import (
+    Facts,
     IncidentKey,
     IncidentMembership,
     RoutingContext,
+    _scan_rules,
+    choose_queue,
     incident_id_for,
     incident_key,
     incident_route,
@@ -332,3 +335,24 @@ def test_an_unclassified_complaint_is_refused(table: RoutingTable) -> None:
 def test_the_default_table_file_is_the_one_shipped_in_the_package() -> None:
     assert default_table_path() == (Path(__file__).parents[2] / "complaints" / "routing"
                                     / "default_routes.yaml")
+
+
+def test_remembered_rule_look_ups_answer_as_trying_the_rules_in_order(
+    table: RoutingTable,
+) -> None:
+    """The per-table memo of `choose_queue` gives what a fresh scan of the rules gives,
+    for every combination of facts, asked twice (the second answer from the memo)."""
+    fresh = parse_table(yaml.safe_load(default_table_path().read_text(encoding="utf-8")),
+                        "fresh")
+    combos = [
+        Facts(kind=kind, industry=industry, category=category, severity=severity,
+              signals=frozenset(signals), tier=tier, channel=channel)
+        for kind in RequestKind for industry in Industry for category in Category
+        for severity in (Severity.P1, Severity.P4) for signals in ((), (Signal.MEDIA,))
+        for tier in CustomerTier for channel in (None, Channel.HOTLINE)
+    ]
+    for facts in combos:
+        scanned = _scan_rules(facts, fresh.rules, 0, None)
+        assert choose_queue(facts, table).rule == scanned[1]
+        assert choose_queue(facts, table).rule == scanned[1]
+    assert 0 < len(table.match_memo) <= len(combos)
