@@ -17,7 +17,7 @@ import asyncio
 import gc
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +29,7 @@ from complaints.agents.route import RouteDeps, route_complaints
 from complaints.classifier import PackReloader
 from complaints.normalise import mask_complaint, mask_personal_data, to_complaint
 from complaints.pipeline.codec import Decoded, dead_letter, decode_intake, encode_cloudevent
-from complaints.pipeline.kafka import send_record
+from complaints.pipeline.kafka import OutboundRecords
 from complaints.pipeline.metrics import DEAD_LETTERED, STAGE_EVENTS
 from complaints.pipeline.settings import DEFAULT_FETCH_MAX_WAIT_MS
 from complaints.pipeline.store import RecentCases, RedisBatch, SeenEvents, StageCounters
@@ -117,7 +117,8 @@ _GC_GEN0_THRESHOLD = 10_000
 async def handle_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> None:
     """Decode, de-duplicate, normalise, classify and publish one batch of raw events."""
     now = datetime.now(UTC)
-    sends = []
+    out = OutboundRecords.of(deps.classified.app)
+    sends: list[Awaitable[Any]] = []
     accepted: list[tuple[str, Decoded]] = []
     counts: Counter[str] = Counter({"intake.read": len(batch)})
     for event in batch:
@@ -132,7 +133,7 @@ async def handle_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> None:
                  message.offset, letter.reason, mask_personal_data(letter.error))
         DEAD_LETTERED.labels(letter.reason.value).inc()
         counts["intake.dead_lettered"] += 1
-        sends.append(await send_record(
+        sends += await out.add(
             deps.dead_letter, message.key,
             encode_cloudevent(
                 DEAD_LETTER_TYPE,
@@ -140,7 +141,7 @@ async def handle_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> None:
                 letter,
                 time=now,
             ),
-        ))
+        )
 
     fresh = await _unseen(accepted, deps.seen)
     counts["intake.duplicate"] = len(accepted) - len(fresh)
@@ -152,23 +153,25 @@ async def handle_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> None:
     try:
         await asyncio.sleep(0)  # routing sends its first request to Redis
         for complaint in complaints:
-            sends.append(await send_record(
+            sends += await out.add(
                 deps.classified, complaint.case_id.encode(),
                 encode_cloudevent(COMPLAINT_CLASSIFIED_TYPE,
                                   f"{complaint.case_id}.classified",
                                   mask_complaint(complaint) if deps.mask_outbound_pii
                                   else complaint, subject=complaint.case_id, time=now),
-            ))
+            )
+        sends += await out.send()  # on their way while routing finishes
     except BaseException:
         routing.cancel()
         raise
     decisions = await routing
     for decision in decisions:
-        sends.append(await send_record(
+        sends += await out.add(
             deps.routed, decision.case_id.encode(),
             encode_cloudevent(ROUTING_DECIDED_TYPE, f"{decision.case_id}.routed",
                               decision, subject=decision.case_id, time=now),
-        ))
+        )
+    sends += await out.send()
     await asyncio.gather(*sends)  # the broker has every output before we ack the inputs
     counts["intake.complaints"] = len(complaints)
     counts["classify.classified"] = len(complaints)

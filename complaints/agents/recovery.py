@@ -39,7 +39,7 @@ from complaints.pipeline.codec import (
     encode_cloudevent,
 )
 from complaints.pipeline.history import IncidentTracker
-from complaints.pipeline.kafka import send_record
+from complaints.pipeline.kafka import OutboundRecords
 from complaints.pipeline.metrics import (
     CASE_EVENTS,
     RESOLUTIONS,
@@ -175,14 +175,16 @@ async def _decide_locked(decisions: Mapping[str, Decision], cases: Mapping[str, 
                 changes.append(CaseChange(after, events, next_timer_at(after)))
             elif case is not None:  # nothing to do: put a claimed timer back where it was
                 rearm[case_id] = next_timer_at(case)
+        out = OutboundRecords.of(deps.case_events.app)
         sends: list[Awaitable[Any]] = []
         resolutions: list[Resolution] = []
         for change in changes:
-            sends.extend(await _publish_case_events(change, deps))
+            sends += await _publish_case_events(change, out, deps)
             if ended_by(change.events):
                 history = [*await deps.store.history(change.case.case_id), *change.events]
                 resolutions.append(resolution_of(change.case, history))
-                sends.append(await _publish_resolution(resolutions[-1], deps))
+                sends += await _publish_resolution(resolutions[-1], out, deps)
+        sends += await out.send()
         await asyncio.gather(*sends)  # the broker has every event before the cases move on
         for change in changes:
             await _work_queue_effects(change.case, change.events, deps)
@@ -200,17 +202,20 @@ async def _decide_locked(decisions: Mapping[str, Decision], cases: Mapping[str, 
     return made
 
 
-async def _publish_case_events(change: CaseChange, deps: RecoveryDeps) -> list[Awaitable[Any]]:
-    case_id = change.case.case_id
-    return [await send_record(
-        deps.case_events, case_id.encode(),
-        encode_cloudevent(case_event_type(e.event_type), f"{case_id}:v{e.version}", payload,
-                          subject=case_id, time=e.occurred_at))
-        for e, payload in zip(change.events, change.events_json, strict=True)]
+async def _publish_case_events(change: CaseChange, out: OutboundRecords,
+                               deps: RecoveryDeps) -> list[Awaitable[Any]]:
+    case_id, sends = change.case.case_id, []
+    for event, payload in zip(change.events, change.events_json, strict=True):
+        sends += await out.add(
+            deps.case_events, case_id.encode(),
+            encode_cloudevent(case_event_type(event.event_type), f"{case_id}:v{event.version}",
+                              payload, subject=case_id, time=event.occurred_at))
+    return sends
 
 
-async def _publish_resolution(resolution: Resolution, deps: RecoveryDeps) -> Awaitable[Any]:
-    return await send_record(
+async def _publish_resolution(resolution: Resolution, out: OutboundRecords,
+                              deps: RecoveryDeps) -> list[Awaitable[Any]]:
+    return await out.add(
         deps.resolutions, resolution.case_id.encode(),
         encode_cloudevent(RESOLUTION_TYPE, resolution.resolution_id, resolution,
                           subject=resolution.case_id, time=resolution.ended_at))
@@ -330,7 +335,9 @@ async def _dead_letter(event: faust.EventT, rejection: Rejection, deps: Recovery
                          message.partition, message.offset)
     log.warning("dead-lettered handler action %s:%s@%s: %s", message.topic,
                 message.partition, message.offset, rejection.error)
-    await (await send_record(
+    out = OutboundRecords.of(deps.dead_letter.app)
+    sends = await out.add(
         deps.dead_letter, message.key,
         encode_cloudevent(DEAD_LETTER_TYPE,
-                          f"dlq:{message.topic}:{message.partition}:{message.offset}", letter)))
+                          f"dlq:{message.topic}:{message.partition}:{message.offset}", letter))
+    await asyncio.gather(*sends, *await out.send())

@@ -3,12 +3,15 @@
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Awaitable, Iterable
 from typing import Any
 
+import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.partitioner import murmur2
 from faust.types import TopicT
 
 from complaints.pipeline.settings import Settings
@@ -16,12 +19,61 @@ from complaints.pipeline.settings import Settings
 log = logging.getLogger(__name__)
 
 
-async def send_record(topic: TopicT, key: bytes | None, value: bytes) -> Awaitable[Any]:
-    """Hand one record to the worker's producer; the awaitable resolves once the broker
-    has it. What `topic.send` does for raw bytes, without its per-record bookkeeping
-    (futures, callbacks, sensors): ~4 % more events/s (docs/benchmarks.md)."""
-    return await topic.app.producer.send(topic.get_topic_name(), key, value,
-                                         partition=None, timestamp=None, headers=None)
+class OutboundRecords:
+    """The records one agent batch writes, packed into one record batch per partition.
+
+    aiokafka's `send` costs ~12 µs of CPU per record (a metadata check, the partitioner,
+    one future each); appending to a per-partition batch and sending whole batches costs
+    ~6.7 (docs/benchmarks.md). The partition of a keyed record is the one Kafka's default
+    partitioner picks (murmur2 of the key), so every record of a case lands where `send`
+    would have put it, in order; an unkeyed record goes to a random partition.
+    """
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self._producer = producer
+        self._open: dict[tuple[str, int], Any] = {}
+        self._partitions: dict[str, list[int]] = {}
+
+    @classmethod
+    def of(cls, app: faust.App) -> "OutboundRecords":
+        """Records for the worker's own producer (Faust's is a thin layer over aiokafka's
+        and has no batch API of its own)."""
+        return cls(app.producer._ensure_producer())
+
+    async def add(self, topic: str | TopicT, key: bytes | None, value: bytes) -> list[
+            Awaitable[Any]]:
+        """Queue one record; the awaitables of any batch this filled and sent."""
+        name = topic if isinstance(topic, str) else topic.get_topic_name()
+        partitions = self._partitions.get(name) or await self._partitions_of(name)
+        if key is None:
+            partition = random.choice(partitions)
+        else:
+            partition = partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+        batch = self._open.get((name, partition))
+        if batch is None:
+            batch = self._open[(name, partition)] = self._producer.create_batch()
+        if batch.append(key=key, value=value, timestamp=None) is not None:
+            return []
+        sent = [await self._producer.send_batch(batch, name, partition=partition)]
+        batch = self._open[(name, partition)] = self._producer.create_batch()
+        if batch.append(key=key, value=value, timestamp=None) is None:
+            raise ValueError(f"a record of {len(value)} bytes does not fit a batch")
+        return sent
+
+    async def send(self) -> list[Awaitable[Any]]:
+        """Send every batch still open; awaitables that resolve once the broker has them."""
+        open_batches, self._open = self._open, {}
+        return [await self._producer.send_batch(batch, name, partition=partition)
+                for (name, partition), batch in open_batches.items()
+                if batch.record_count()]
+
+    async def _partitions_of(self, name: str) -> list[int]:
+        await self._producer.client._wait_on_metadata(name)
+        found = self._partitions[name] = sorted(
+            self._producer.client.cluster.partitions_for_topic(name) or ())
+        if not found:
+            raise RuntimeError(f"topic {name} has no partitions")
+        return found
 
 
 def _common(settings: Settings) -> dict[str, object]:
