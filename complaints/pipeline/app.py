@@ -83,23 +83,6 @@ def build_app(settings: Settings) -> faust.App:
                         table=load_table(settings.routes_path))
     reloader = PackReloader(settings.rules_path or default_pack_path())
     RULE_PACK_INFO.info({"version": reloader.current().version})
-    recovery_deps = recovery.RecoveryDeps(
-        routed=outputs[names.routed],
-        actions=outputs[names.actions],
-        case_events=outputs[names.case_events],
-        resolutions=outputs[names.resolutions],
-        dead_letter=outputs[names.dead_letter],
-        store=CaseStore(redis, settings.topic_prefix),
-        queues=routing.queues,
-        incidents=routing.incidents,
-        rules=RecoveryRules.load(settings.lifecycle_path, settings.sla_path),
-        routes=routing.table,
-        clock=RedisClock(redis, settings.topic_prefix) if settings.clock == "redis"
-        else SystemClock(),
-        batch_size=settings.batch_size,
-        batch_window_s=settings.batch_window_s,
-    )
-    recovery.attach(app, recovery_deps)
     intake.attach(app, intake.IntakeDeps(
         intake=raw_topic(names.intake_callcenter, names.intake_web),
         classified=outputs[names.classified],
@@ -115,6 +98,22 @@ def build_app(settings: Settings) -> faust.App:
         batch_window_s=settings.batch_window_s,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         mask_outbound_pii=settings.mask_outbound_pii,
+    ))
+    recovery.attach(app, recovery.RecoveryDeps(
+        routed=outputs[names.routed],
+        actions=outputs[names.actions],
+        case_events=outputs[names.case_events],
+        resolutions=outputs[names.resolutions],
+        dead_letter=outputs[names.dead_letter],
+        store=CaseStore(redis, settings.topic_prefix),
+        queues=routing.queues,
+        incidents=routing.incidents,
+        rules=RecoveryRules.load(settings.lifecycle_path, settings.sla_path),
+        routes=routing.table,
+        clock=RedisClock(redis, settings.topic_prefix) if settings.clock == "redis"
+        else SystemClock(),
+        batch_size=settings.batch_size,
+        batch_window_s=settings.batch_window_s,
     ))
 
     async def redis_answers() -> bool:
