@@ -17,7 +17,7 @@ import asyncio
 import gc
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -118,7 +118,6 @@ async def handle_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> None:
     """Decode, de-duplicate, normalise, classify and publish one batch of raw events."""
     now = datetime.now(UTC)
     out = OutboundRecords.of(deps.classified.app)
-    sends: list[Awaitable[Any]] = []
     accepted: list[tuple[str, Decoded]] = []
     counts: Counter[str] = Counter({"intake.read": len(batch)})
     for event in batch:
@@ -133,7 +132,7 @@ async def handle_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> None:
                  message.offset, letter.reason, mask_personal_data(letter.error))
         DEAD_LETTERED.labels(letter.reason.value).inc()
         counts["intake.dead_lettered"] += 1
-        sends += await out.add(
+        await out.add(
             deps.dead_letter, message.key,
             encode_cloudevent(
                 DEAD_LETTER_TYPE,
@@ -153,20 +152,20 @@ async def handle_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> None:
     try:
         await asyncio.sleep(0)  # routing sends its first request to Redis
         for complaint in complaints:
-            sends += await out.add(
+            await out.add(
                 deps.classified, complaint.case_id.encode(),
                 encode_cloudevent(COMPLAINT_CLASSIFIED_TYPE,
                                   f"{complaint.case_id}.classified",
                                   mask_complaint(complaint) if deps.mask_outbound_pii
                                   else complaint, subject=complaint.case_id, time=now),
             )
-        sends += await out.send()  # on their way while routing finishes
+        sends = await out.send()  # on their way while routing finishes
     except BaseException:
         routing.cancel()
         raise
     decisions = await routing
     for decision in decisions:
-        sends += await out.add(
+        await out.add(
             deps.routed, decision.case_id.encode(),
             encode_cloudevent(ROUTING_DECIDED_TYPE, f"{decision.case_id}.routed",
                               decision, subject=decision.case_id, time=now),

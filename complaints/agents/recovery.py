@@ -9,7 +9,7 @@ case round when it ends. Invalid commands go to `complaints.dlq.v1`.
 For each case, under its Redis lock: load the snapshot, call the pure decision
 (`start_case`, `handle_action`, `handle_clock`), publish the events and wait for the
 broker, apply their effect on the work queues, then commit snapshot + history + timer in
-one Redis transaction. A crash before the commit redelivers the input; the decision is
+one Redis script. A crash before the commit redelivers the input; the decision is
 made again and its events carry the same `(case id, version)` — consumers drop repeats.
 A timer on every worker fires due deadlines; each firing is recorded in the case, so it
 never fires twice, also across restarts.
@@ -22,7 +22,7 @@ consumer for every agent, intake included (docs/benchmarks.md).
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -176,16 +176,14 @@ async def _decide_locked(decisions: Mapping[str, Decision], cases: Mapping[str, 
             elif case is not None:  # nothing to do: put a claimed timer back where it was
                 rearm[case_id] = next_timer_at(case)
         out = OutboundRecords.of(deps.case_events.app)
-        sends: list[Awaitable[Any]] = []
         resolutions: list[Resolution] = []
         for change in changes:
-            sends += await _publish_case_events(change, out, deps)
+            await _publish_case_events(change, out, deps)
             if ended_by(change.events):
                 history = [*await deps.store.history(change.case.case_id), *change.events]
                 resolutions.append(resolution_of(change.case, history))
-                sends += await _publish_resolution(resolutions[-1], out, deps)
-        sends += await out.send()
-        await asyncio.gather(*sends)  # the broker has every event before the cases move on
+                await _publish_resolution(resolutions[-1], out, deps)
+        await asyncio.gather(*await out.send())  # the broker has every event first
         for change in changes:
             await _work_queue_effects(change.case, change.events, deps)
         opened = sum(isinstance(change.events[0], CaseOpened) for change in changes)
@@ -203,19 +201,18 @@ async def _decide_locked(decisions: Mapping[str, Decision], cases: Mapping[str, 
 
 
 async def _publish_case_events(change: CaseChange, out: OutboundRecords,
-                               deps: RecoveryDeps) -> list[Awaitable[Any]]:
-    case_id, sends = change.case.case_id, []
+                               deps: RecoveryDeps) -> None:
+    case_id = change.case.case_id
     for event, payload in zip(change.events, change.events_json, strict=True):
-        sends += await out.add(
+        await out.add(
             deps.case_events, case_id.encode(),
             encode_cloudevent(case_event_type(event.event_type), f"{case_id}:v{event.version}",
                               payload, subject=case_id, time=event.occurred_at))
-    return sends
 
 
 async def _publish_resolution(resolution: Resolution, out: OutboundRecords,
-                              deps: RecoveryDeps) -> list[Awaitable[Any]]:
-    return await out.add(
+                              deps: RecoveryDeps) -> None:
+    await out.add(
         deps.resolutions, resolution.case_id.encode(),
         encode_cloudevent(RESOLUTION_TYPE, resolution.resolution_id, resolution,
                           subject=resolution.case_id, time=resolution.ended_at))
@@ -336,8 +333,8 @@ async def _dead_letter(event: faust.EventT, rejection: Rejection, deps: Recovery
     log.warning("dead-lettered handler action %s:%s@%s: %s", message.topic,
                 message.partition, message.offset, rejection.error)
     out = OutboundRecords.of(deps.dead_letter.app)
-    sends = await out.add(
+    await out.add(
         deps.dead_letter, message.key,
         encode_cloudevent(DEAD_LETTER_TYPE,
                           f"dlq:{message.topic}:{message.partition}:{message.offset}", letter))
-    await asyncio.gather(*sends, *await out.send())
+    await asyncio.gather(*await out.send())

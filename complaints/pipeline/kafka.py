@@ -32,6 +32,7 @@ class OutboundRecords:
     def __init__(self, producer: AIOKafkaProducer) -> None:
         self._producer = producer
         self._open: dict[tuple[str, int], Any] = {}
+        self._sent: list[Awaitable[Any]] = []  # batches that filled up and went out
         self._partitions: dict[str, list[int]] = {}
 
     @classmethod
@@ -40,9 +41,8 @@ class OutboundRecords:
         and has no batch API of its own)."""
         return cls(app.producer._ensure_producer())
 
-    async def add(self, topic: str | TopicT, key: bytes | None, value: bytes) -> list[
-            Awaitable[Any]]:
-        """Queue one record; the awaitables of any batch this filled and sent."""
+    async def add(self, topic: str | TopicT, key: bytes | None, value: bytes) -> None:
+        """Queue one record (a batch it fills goes out at once)."""
         name = topic if isinstance(topic, str) else topic.get_topic_name()
         partitions = self._partitions.get(name) or await self._partitions_of(name)
         if key is None:
@@ -53,19 +53,22 @@ class OutboundRecords:
         if batch is None:
             batch = self._open[(name, partition)] = self._producer.create_batch()
         if batch.append(key=key, value=value, timestamp=None) is not None:
-            return []
-        sent = [await self._producer.send_batch(batch, name, partition=partition)]
+            return
+        self._sent.append(await self._producer.send_batch(batch, name, partition=partition))
         batch = self._open[(name, partition)] = self._producer.create_batch()
         if batch.append(key=key, value=value, timestamp=None) is None:
             raise ValueError(f"a record of {len(value)} bytes does not fit a batch")
-        return sent
 
     async def send(self) -> list[Awaitable[Any]]:
-        """Send every batch still open; awaitables that resolve once the broker has them."""
+        """Send every batch still open; awaitables, one per batch sent since the last
+        call, that resolve once the broker has them."""
         open_batches, self._open = self._open, {}
-        return [await self._producer.send_batch(batch, name, partition=partition)
-                for (name, partition), batch in open_batches.items()
-                if batch.record_count()]
+        for (name, partition), batch in open_batches.items():
+            if batch.record_count():
+                self._sent.append(await self._producer.send_batch(batch, name,
+                                                                  partition=partition))
+        sent, self._sent = self._sent, []
+        return sent
 
     async def _partitions_of(self, name: str) -> list[int]:
         await self._producer.client._wait_on_metadata(name)

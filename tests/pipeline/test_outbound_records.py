@@ -51,7 +51,7 @@ def test_batched_records_land_on_the_partitions_send_picks_in_order(
             for step in range(3):  # three records per key: their order must hold
                 for key in keys:
                     value = key + b":" + str(step).encode() + b"x" * 400
-                    waits += await out.add(batched, key, value)
+                    await out.add(batched, key, value)
                     waits.append(await producer.send(sent, value, key=key))
             waits += await out.send()
             await asyncio.gather(*waits)
