@@ -13,6 +13,7 @@ from complaints.classifier import PackReloader, default_pack_path
 from complaints.pipeline import store, web
 from complaints.pipeline.cases import CaseStore
 from complaints.pipeline.clock import RedisClock, SystemClock
+from complaints.pipeline.delivery import deliver_promptly
 from complaints.pipeline.metrics import RULE_PACK_INFO
 from complaints.pipeline.overview import overview
 from complaints.pipeline.settings import Settings
@@ -63,6 +64,7 @@ def build_app(settings: Settings) -> faust.App:
         web_bind=settings.web_host,
         web_host=settings.web_host,
     )
+    deliver_promptly(app)
     names = Topics.for_prefix(settings.topic_prefix)
 
     def raw_topic(*topic_names: str) -> faust.TopicT:

@@ -34,6 +34,7 @@ class OutboundRecords:
         self._open: dict[tuple[str, int], Any] = {}
         self._sent: list[Awaitable[Any]] = []  # batches that filled up and went out
         self._partitions: dict[str, list[int]] = {}
+        self._hashes: dict[bytes, int] = {}
 
     @classmethod
     def of(cls, app: faust.App) -> "OutboundRecords":
@@ -48,7 +49,10 @@ class OutboundRecords:
         if key is None:
             partition = random.choice(partitions)
         else:
-            partition = partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+            hashed = self._hashes.get(key)
+            if hashed is None:  # a case's records share its key: hash it once
+                hashed = self._hashes[key] = murmur2(key) & 0x7FFFFFFF
+            partition = partitions[hashed % len(partitions)]
         batch = self._open.get((name, partition))
         if batch is None:
             batch = self._open[(name, partition)] = self._producer.create_batch()

@@ -1,0 +1,85 @@
+"""How a worker's consumer hands each fetched message to the agents.
+
+Faust's delivery loop (`Consumer._drain_messages`) passes every message to the agents'
+stream buffers through `wait_first(deliver(message), suspend_flow.wait())`, so that a
+rebalance can abandon a delivery that is waiting — for the flow to resume, for the
+producer buffer to ebb or for room in an agent's buffer. That race costs four asyncio
+tasks and an `asyncio.wait` per message: ~23 µs of CPU, paid twice for each complaint
+(its intake event and its routing decision; docs/benchmarks.md).
+
+`PromptConsumer` skips the race when the delivery cannot wait for any of those, and
+awaits it in place; otherwise it races as Faust does. Either way the outcome is the
+same: a delivery that cannot wait has nothing a rebalance would abandon.
+"""
+
+import asyncio
+import logging
+from typing import Any
+from weakref import WeakSet
+
+import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.transport.producer import ProducerBuffer
+from mode.services import WaitResults
+
+log = logging.getLogger(__name__)
+
+_EVENT_WAIT = asyncio.Event.wait.__code__
+
+
+class PromptConsumer(faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer, delivering without the race when nothing can block."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._buffers: list[asyncio.Queue[Any]] = []  # the agents' stream buffers
+
+    async def wait_first(self, *coros: Any, timeout: Any = None) -> WaitResults:
+        if timeout is None and len(coros) == 2 and self._is_flow_wait(coros[1]) \
+                and self._delivery_cannot_wait():
+            delivery, flow_wait = coros
+            flow_wait.close()  # never started: nothing to cancel
+            return WaitResults([delivery], [await delivery], False)
+        return await super().wait_first(*coros, timeout=timeout)
+
+    def _is_flow_wait(self, coro: Any) -> bool:
+        """Whether `coro` is the delivery loop's `suspend_flow.wait()`, not yet started."""
+        frame = getattr(coro, "cr_frame", None)
+        return getattr(coro, "cr_code", None) is _EVENT_WAIT and frame is not None \
+            and frame.f_locals.get("self") is self.suspend_flow
+
+    def _delivery_cannot_wait(self) -> bool:
+        """Nothing the conductor's `on_message` awaits would block now: the flow is on,
+        the producer buffer is within its limit and every agent's buffer has room."""
+        app = self.app
+        flow = app.flow_control
+        producer_buffer = app.producer.buffer
+        if len(self._buffers) != len(flow._queues):  # an agent (re)started
+            self._buffers = list(flow._queues)
+        return (not self.suspend_flow.is_set() and not self.should_stop
+                and flow.is_active()
+                and producer_buffer.pending.qsize() <= producer_buffer.max_messages
+                and not any(buffer.full() for buffer in self._buffers))
+
+
+class PromptTransport(faust_aiokafka.Transport):
+    Consumer = PromptConsumer
+
+
+def deliver_promptly(app: faust.App) -> None:
+    """Give `app` the prompt consumer, if this Faust is laid out as the one it was
+    written for (else keep Faust's own, with a warning: correct, only slower)."""
+    if not layout_known(app):
+        log.warning("Faust's consumer is laid out differently: keeping its delivery loop")
+        return
+    app.transport = PromptTransport(app.conf.broker_consumer, app)
+
+
+def layout_known(app: faust.App) -> bool:
+    """The Faust internals `PromptConsumer` relies on are where it expects them."""
+    loop_names = set(faust_aiokafka.Consumer._drain_messages.__code__.co_names)
+    return (app.conf.broker_consumer[0].scheme == "kafka"
+            and not app.conf.producer_threaded  # its buffer is another thread's queue
+            and {"wait_first", "suspend_flow"} <= loop_names
+            and isinstance(getattr(app.flow_control, "_queues", None), WeakSet)
+            and isinstance(getattr(ProducerBuffer, "max_messages", None), int))
