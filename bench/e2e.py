@@ -11,7 +11,9 @@ On the embedded broker and Redis, in one run:
    routed, Redis work queues included); and, from the same run, the rate until the
    worker's recovery stage has opened every case too (it consumes `routed`);
 3. **latency** — publish → routing decision, p50/p95/p99, at fixed publish rates;
-4. **two workers** — throughput with two worker processes in one consumer group.
+4. **two workers** — throughput with two worker processes in one consumer group;
+5. **stages apart** — one intake worker (`COMPLAINTS_STAGES=intake`: intake → classified
+   → routed) with the recovery stage in a worker of its own beside it, in each round.
 
 Throughput is measured from the broker's record timestamps of the outputs (first to
 last), so worker start-up and group joins are not counted for either side. Each process
@@ -33,7 +35,7 @@ import statistics
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +85,19 @@ class Latency:
     max_ms: float
 
 
+@dataclass(frozen=True)
+class Round:
+    """One round's throughputs (events/s), taken one right after the other."""
+
+    baseline: float
+    #: One worker running every stage: routed, and until every case is opened.
+    one: float
+    cases: float
+    #: One intake worker (intake → classified → routed) beside one recovery worker.
+    split: float
+    split_cases: float
+
+
 class Bench:
     """One benchmark run on one pair of embedded servers."""
 
@@ -118,14 +133,16 @@ class Bench:
             proc.stop()
 
     def pipeline_throughput(self, warm: list[GeneratedEvent], events: list[GeneratedEvent],
-                            workers: int) -> tuple[float, float]:
-        """(routed events/s, cases opened/s): the first counts intake → routed, the
+                            stages: Sequence[str]) -> tuple[float, float]:
+        """(routed events/s, cases opened/s) with one worker per entry of `stages` (what
+        each runs: `all`, `intake` or `recovery`): the first counts intake → routed, the
         second until the recovery stage has opened every case too."""
         settings = self.settings()
         topics = Topics.for_prefix(settings.topic_prefix)
         asyncio.run(kafka.create_topics(settings, topics.all()))
         by_source = topics_by_source(topics)
-        procs = [self.worker(settings, f"throughput-{workers}-{i}") for i in range(workers)]
+        procs = [self.worker(settings, f"throughput-{'-'.join(stages)}-{i}", stage)
+                 for i, stage in enumerate(stages)]
         try:
             # Every worker in the group first (a join while the others work stops them
             # all for a rebalance, which the first-to-last span would count), then the
@@ -165,9 +182,10 @@ class Bench:
         finally:
             proc.stop()
 
-    def worker(self, settings: Settings, name: str) -> WorkerProcess:
+    def worker(self, settings: Settings, name: str, stages: str = "all") -> WorkerProcess:
         env = worker_env(self.services.bootstrap_servers, self.services.redis_url, settings)
         env["COMPLAINTS_APP_ID"] = settings.app_id
+        env["COMPLAINTS_STAGES"] = stages
         return WorkerProcess(env, self.workdir / f"worker-{name}.log").start()
 
 
@@ -353,28 +371,40 @@ def run(quick: bool, console: Console | None = None) -> dict[str, Any]:
     with EmbeddedServices(workdir) as services:
         bench = Bench(services, workdir, console)
         console.print(f"{plan.events:,} events per throughput run; logs in {workdir}")
-        rounds: list[tuple[float, float, float]] = []
+        rounds: list[Round] = []
         for n in range(1, plan.rounds + 1):
             baseline = bench.forward_baseline(warm, events)
-            one, cases = bench.pipeline_throughput(warm, events, workers=1)
-            rounds.append((baseline, one, cases))
+            one, cases = bench.pipeline_throughput(warm, events, ["all"])
+            split, split_cases = bench.pipeline_throughput(warm, events, ["intake", "recovery"])
+            rounds.append(Round(baseline, one, cases, split, split_cases))
             console.print(f"round {n}: baseline (Faust forward agent) {baseline:,.0f} "
-                          f"events/s, one worker {one:,.0f} events/s routed "
-                          f"(ratio {one / baseline:.2f}), cases opened {cases:,.0f}/s")
+                          f"events/s; one worker {one:,.0f} events/s routed (ratio "
+                          f"{one / baseline:.2f}), cases opened {cases:,.0f}/s; intake "
+                          f"worker beside a recovery worker {split:,.0f} events/s routed "
+                          f"(ratio {split / baseline:.2f}), cases opened {split_cases:,.0f}/s")
         latencies = bench.latencies(plan)
-        two, two_cases = bench.pipeline_throughput(warm, events, workers=2)
+        two, two_cases = bench.pipeline_throughput(warm, events, ["all", "all"])
         console.print(f"pipeline, two workers: {two:,.0f} events/s routed, cases opened "
                       f"{two_cases:,.0f}/s")
+
+    def median(figure: Callable[[Round], float]) -> float:
+        return statistics.median(figure(r) for r in rounds)
+
     figures = {
-        "throughput_eps": round(statistics.median(one for _, one, _ in rounds)),
-        "baseline_eps": round(statistics.median(baseline for baseline, _, _ in rounds)),
-        "ratio": round(statistics.median(one / baseline for baseline, one, _ in rounds), 3),
-        "cases_eps": round(statistics.median(cases for _, _, cases in rounds)),
-        "cases_ratio": round(statistics.median(cases / baseline
-                                               for baseline, _, cases in rounds), 3),
-        "rounds": [{"baseline_eps": round(baseline), "throughput_eps": round(one),
-                    "ratio": round(one / baseline, 3), "cases_eps": round(cases)}
-                   for baseline, one, cases in rounds],
+        "throughput_eps": round(median(lambda r: r.one)),
+        "baseline_eps": round(median(lambda r: r.baseline)),
+        "ratio": round(median(lambda r: r.one / r.baseline), 3),
+        "cases_eps": round(median(lambda r: r.cases)),
+        "cases_ratio": round(median(lambda r: r.cases / r.baseline), 3),
+        "intake_worker_eps": round(median(lambda r: r.split)),
+        "intake_worker_ratio": round(median(lambda r: r.split / r.baseline), 3),
+        "intake_worker_cases_eps": round(median(lambda r: r.split_cases)),
+        "rounds": [{"baseline_eps": round(r.baseline), "throughput_eps": round(r.one),
+                    "ratio": round(r.one / r.baseline, 3), "cases_eps": round(r.cases),
+                    "intake_worker_eps": round(r.split),
+                    "intake_worker_ratio": round(r.split / r.baseline, 3),
+                    "intake_worker_cases_eps": round(r.split_cases)}
+                   for r in rounds],
         "two_workers_eps": round(two),
         "two_workers_cases_eps": round(two_cases),
         "p99_ms": next((lat.p99_ms for lat in latencies if lat.rate == 500), None),
@@ -397,11 +427,16 @@ def _summary(console: Console, figures: dict[str, Any]) -> None:
     rounds = len(figures["rounds"])
     table.add_row(f"baseline: Faust forward agent (median of {rounds})",
                   f"{figures['baseline_eps']:,} events/s")
-    table.add_row(f"pipeline: one worker (median of {rounds})",
+    table.add_row(f"pipeline: one worker, every stage (median of {rounds})",
                   f"{figures['throughput_eps']:,} events/s")
     table.add_row("ratio, median of the rounds' (target ≥ 0.5)", f"{figures['ratio']:.2f}")
     table.add_row("one worker, until every case is opened too",
                   f"{figures['cases_eps']:,} events/s ({figures['cases_ratio']:.2f})")
+    table.add_row("intake worker, recovery in a worker of its own: routed (ratio)",
+                  f"{figures['intake_worker_eps']:,} events/s "
+                  f"({figures['intake_worker_ratio']:.2f})")
+    table.add_row("  … until every case is opened too",
+                  f"{figures['intake_worker_cases_eps']:,} events/s")
     table.add_row("pipeline: two workers", f"{figures['two_workers_eps']:,} events/s")
     for lat in figures["latency"]:
         table.add_row(f"latency at {lat['rate']}/s (p50 / p95 / p99 / max)",

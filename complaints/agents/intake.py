@@ -14,13 +14,11 @@ makes a second one.
 """
 
 import asyncio
-import gc
 import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import faust
 
@@ -31,7 +29,6 @@ from complaints.normalise import mask_complaint, mask_personal_data, to_complain
 from complaints.pipeline.codec import Decoded, dead_letter, decode_intake, encode_cloudevent
 from complaints.pipeline.kafka import OutboundRecords
 from complaints.pipeline.metrics import DEAD_LETTERED, STAGE_EVENTS
-from complaints.pipeline.settings import DEFAULT_FETCH_MAX_WAIT_MS
 from complaints.pipeline.store import RecentCases, RedisBatch, SeenEvents, StageCounters
 from complaints.schemas.complaint import Complaint
 from complaints.schemas.envelope import (
@@ -59,59 +56,16 @@ class IntakeDeps:
     recent: RecentCases
     batch_size: int
     batch_window_s: float
-    #: Longest a fetch waits at the broker for data (`Settings.fetch_max_wait_ms`).
-    fetch_max_wait_ms: int = DEFAULT_FETCH_MAX_WAIT_MS
     #: Mask phone and ID-card numbers in published complaints (`mask_outbound_pii`).
     mask_outbound_pii: bool = False
 
 
 def attach(app: faust.App, deps: IntakeDeps) -> None:
     """Register the intake agent on `app`."""
-    tune_consumer(app, deps.fetch_max_wait_ms)
-
     @app.agent(deps.intake, name="intake_events")
     async def intake_events(stream: faust.StreamT) -> None:
-        settle_garbage_collector()
         async for batch in stream.take_events(deps.batch_size, within=deps.batch_window_s):
             await handle_batch(batch, deps)
-
-
-def tune_consumer(app: faust.App, fetch_max_wait_ms: int) -> None:
-    """Make the worker's consumer wait at most `fetch_max_wait_ms` per fetch.
-
-    Faust builds its aiokafka consumer with a fixed `fetch_max_wait_ms=1500` and has no
-    setting for it. Apache Kafka answers a waiting fetch as soon as data arrives, so
-    there the wait only bounds idle polling; a broker that does not (the embedded Tansu)
-    answers when it expires, so it is the latency floor of every stage. Set once the
-    consumer exists (its first assignment), before the fetches that follow.
-    """
-
-    @app.on_partitions_assigned.connect
-    async def _fetch_wait(sender: Any, assigned: Any = None, **kwargs: Any) -> None:
-        consumer = getattr(getattr(app.consumer, "_thread", None), "_consumer", None)
-        fetcher = getattr(consumer, "_fetcher", None)
-        if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
-            if fetcher._fetch_max_wait_ms != fetch_max_wait_ms:
-                fetcher._fetch_max_wait_ms = fetch_max_wait_ms
-                log.info("consumer fetches wait at most %d ms", fetch_max_wait_ms)
-        else:  # a Faust or aiokafka version laid out differently: keep its default
-            log.warning("cannot set the consumer's fetch wait; latency may suffer")
-
-
-def settle_garbage_collector() -> None:
-    """Stop Python's cycle collector re-scanning the worker's long-lived objects.
-
-    Everything allocated while the worker starts (rule pack, dictionaries, models, Faust)
-    lives as long as the process; `gc.freeze` takes it out of every later collection,
-    and a larger first-generation threshold makes collections of each batch's garbage
-    rarer. Measured: the collector took ~15 % of a busy worker's time before.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(_GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
-
-
-_GC_GEN0_THRESHOLD = 10_000
 
 
 async def handle_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> None:

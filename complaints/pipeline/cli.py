@@ -95,6 +95,9 @@ def _print_summary(report: "object") -> None:
 def worker(
     web_port: Annotated[int | None, typer.Option(help="Port of the worker's web server.")] = None,
     log_json: Annotated[bool, typer.Option(help="One JSON object per log line.")] = False,
+    stages: Annotated[str | None, typer.Option(
+        help="all (default), intake (intake, classify, route) or recovery (cases, "
+             "actions, deadlines).")] = None,
 ) -> None:
     """Run one pipeline worker against the configured Kafka and Redis."""
     import faust
@@ -107,6 +110,10 @@ def worker(
         overrides["web_port"] = web_port
     if log_json:
         overrides["log_json"] = True
+    if stages is not None:
+        if stages not in ("all", "intake", "recovery"):
+            raise UserError(f"--stages must be all, intake or recovery, not {stages!r}")
+        overrides["stages"] = stages
     settings = load_settings(**overrides)
     settings.bootstrap_list()
     settings.redis_dsn()

@@ -1,4 +1,4 @@
-"""How a worker's consumer hands each fetched message to the agents.
+"""How a worker's consumer fetches messages and hands each one to the agents.
 
 Faust's delivery loop (`Consumer._drain_messages`) passes every message to the agents'
 stream buffers through `wait_first(deliver(message), suspend_flow.wait())`, so that a
@@ -83,3 +83,25 @@ def layout_known(app: faust.App) -> bool:
             and {"wait_first", "suspend_flow"} <= loop_names
             and isinstance(getattr(app.flow_control, "_queues", None), WeakSet)
             and isinstance(getattr(ProducerBuffer, "max_messages", None), int))
+
+
+def tune_consumer(app: faust.App, fetch_max_wait_ms: int) -> None:
+    """Make the worker's consumer wait at most `fetch_max_wait_ms` per fetch.
+
+    Faust builds its aiokafka consumer with a fixed `fetch_max_wait_ms=1500` and has no
+    setting for it. Apache Kafka answers a waiting fetch as soon as data arrives, so
+    there the wait only bounds idle polling; a broker that does not (the embedded Tansu)
+    answers when it expires, so it is the latency floor of every stage. Set once the
+    consumer exists (its first assignment), before the fetches that follow.
+    """
+
+    @app.on_partitions_assigned.connect
+    async def _fetch_wait(sender: Any, assigned: Any = None, **kwargs: Any) -> None:
+        consumer = getattr(getattr(app.consumer, "_thread", None), "_consumer", None)
+        fetcher = getattr(consumer, "_fetcher", None)
+        if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
+            if fetcher._fetch_max_wait_ms != fetch_max_wait_ms:
+                fetcher._fetch_max_wait_ms = fetch_max_wait_ms
+                log.info("consumer fetches wait at most %d ms", fetch_max_wait_ms)
+        else:  # a Faust or aiokafka version laid out differently: keep its default
+            log.warning("cannot set the consumer's fetch wait; latency may suffer")

@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     partitions: int = Field(default=4, ge=1, le=1000)
     replication_factor: int = Field(default=1, ge=1, le=10)
     app_id: str = Field(default="complaints-pipeline", description="Consumer group id.")
+    stages: Literal["all", "intake", "recovery"] = Field(
+        default="all",
+        description="What this worker runs: `intake` (intake, classification, routing), "
+        "`recovery` (cases, handler actions, deadlines) or `all`. Workers of one "
+        "deployment share the consumer group; each topic's partitions go to the workers "
+        "that run its stage, so each stage scales with its own number of workers.",
+    )
     session_timeout_s: float = Field(
         default=10.0, gt=1, description="Kafka group session timeout: failover speed."
     )
@@ -111,6 +118,10 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """True when neither Kafka nor Redis is configured: `run` starts its own."""
         return self.kafka_bootstrap_servers is None and self.redis_url is None
+
+    def runs(self, stage: Literal["intake", "recovery"]) -> bool:
+        """Whether this worker runs `stage`."""
+        return self.stages in ("all", stage)
 
     def bootstrap_list(self) -> list[str]:
         """Bootstrap servers as a list, or an error that says what to set."""

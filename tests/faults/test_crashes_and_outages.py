@@ -6,90 +6,27 @@ decision *by id*; after a crash a topic may carry a duplicate, and a duplicate a
 carries the same id (case id, CloudEvents id, case event version), so consumers drop it.
 """
 
-import asyncio
 import json
-import threading
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from complaints.normalise import case_id_for
-from complaints.pipeline import kafka
 from complaints.pipeline.codec import Decoded, decode_intake
 from complaints.pipeline.embedded import EmbeddedServices
-from complaints.pipeline.generator import DemoGenerator, GeneratedEvent
-from tests.harness import PipelineUnderTest
+from complaints.pipeline.generator import DemoGenerator
+from tests.harness import (
+    PipelineUnderTest,
+    assert_exactly_once_by_id,
+    expected_cases,
+    ids_by_case,
+    publish_in_background,
+    wait_for_cases,
+)
 
 pytestmark = pytest.mark.broker
-
-
-def expected_cases(events: list[GeneratedEvent]) -> set[str]:
-    cases = set()
-    for event in events:
-        decoded = decode_intake(event.value, event.source)  # type: ignore[arg-type]
-        if isinstance(decoded, Decoded):
-            cases.add(case_id_for(decoded.source, decoded.event.event_id,
-                                  decoded.event.occurred_at))
-    return cases
-
-
-def publish_in_background(pipeline: PipelineUnderTest, events: list[GeneratedEvent],
-                          rate: float) -> threading.Thread:
-    topic = {"callcenter": pipeline.topics.intake_callcenter, "web": pipeline.topics.intake_web}
-
-    async def paced() -> None:
-        producer = kafka.producer(pipeline.settings)
-        await producer.start()
-        try:
-            started = time.monotonic()
-            for index, event in enumerate(events):
-                if (delay := started + index / rate - time.monotonic()) > 0:
-                    await asyncio.sleep(delay)
-                await producer.send(topic[event.source], key=event.key, value=event.value)
-            await producer.flush()
-        finally:
-            await producer.stop()
-
-    thread = threading.Thread(target=lambda: asyncio.run(paced()), daemon=True)
-    thread.start()
-    return thread
-
-
-def ids_by_case(pipeline: PipelineUnderTest, topic: str) -> dict[str, set[str]]:
-    """case id → the CloudEvents ids seen for it on `topic`."""
-    seen: dict[str, set[str]] = defaultdict(set)
-    for envelope in pipeline.read_json(topic):
-        seen[envelope["subject"]].add(envelope["id"])
-    return seen
-
-
-def assert_exactly_once_by_id(pipeline: PipelineUnderTest, expected: set[str]) -> None:
-    for topic in (pipeline.topics.classified, pipeline.topics.routed):
-        seen = ids_by_case(pipeline, topic)
-        assert set(seen) == expected, f"{topic}: lost or invented cases"
-        assert all(len(ids) == 1 for ids in seen.values()), f"{topic}: a duplicate changed id"
-    versions: dict[tuple[str, int], set[str]] = defaultdict(set)
-    for envelope in pipeline.read_json(pipeline.topics.case_events):
-        event = envelope["data"]
-        versions[(event["case_id"], event["version"])].add(event["event_type"])
-    assert {case for case, _ in versions} == expected, "every case was opened"
-    assert all(len(types) == 1 for types in versions.values()), "a case event was doubled"
-
-
-def opened_cases(pipeline: PipelineUnderTest) -> set[str]:
-    """Cases the recovery stage has opened (their Redis snapshots)."""
-    keys = (key.decode() for key in pipeline.redis.keys(f"{pipeline.prefix}:case:*"))
-    return {key.split(":", 2)[2] for key in keys if not key.endswith(":events")}
-
-
-def wait_for_cases(pipeline: PipelineUnderTest, expected: set[str], timeout_s: float) -> None:
-    """Until every expected case went through intake, routing and case opening."""
-    pipeline.wait_for(lambda: opened_cases(pipeline) >= expected, timeout_s,
-                      f"{len(expected)} opened cases")
 
 
 def test_sigkill_three_times_while_5000_events_flow_loses_and_doubles_nothing(
