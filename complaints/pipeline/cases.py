@@ -53,41 +53,48 @@ end
 return released
 """
 _COMMIT = """
--- ARGV: prefix, outcome ttl s, number of cases, then per case: id, snapshot ('': keep),
--- number of events, the events, timer ms ('': none), number of outcomes, (action id,
--- outcome) pairs; then the number of stage counters and (name, increment) pairs; then
--- (case id, token) pairs of locks to release
-local p, ttl, n, i = ARGV[1], ARGV[2], tonumber(ARGV[3]), 4
-for _ = 1, n do
-  local id, snapshot, events = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
-  i = i + 3
-  if events > 0 then
-    redis.call('RPUSH', p .. ':case:' .. id .. ':events', unpack(ARGV, i, i + events - 1))
+-- ARGV: prefix, outcome ttl s, commit id, its ttl s, number of locks to release and their
+-- (case id, token) pairs, number of cases, then per case: id, snapshot ('': keep), number of
+-- events, the events, timer ms ('': none), number of outcomes, (action id, outcome)
+-- pairs; then the number of stage counters and (name, increment) pairs.
+-- A commit id seen before is a retry whose reply was lost: the commit was applied, so
+-- only the locks are released (nothing is appended, set or counted twice).
+local p, ttl, locks = ARGV[1], ARGV[2], tonumber(ARGV[5])
+local first_time = redis.call('SET', p .. ':commit:' .. ARGV[3], '1', 'NX', 'EX', ARGV[4])
+local i = 6 + 2 * locks
+local n = tonumber(ARGV[i])
+i = i + 1
+if first_time then
+  for _ = 1, n do
+    local id, snapshot, events = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+    i = i + 3
+    if events > 0 then
+      redis.call('RPUSH', p .. ':case:' .. id .. ':events', unpack(ARGV, i, i + events - 1))
+    end
+    i = i + events
+    if snapshot ~= '' then redis.call('SET', p .. ':case:' .. id, snapshot) end
+    if ARGV[i] == '' then
+      redis.call('ZREM', p .. ':case-timers', id)
+    else
+      redis.call('ZADD', p .. ':case-timers', ARGV[i], id)
+    end
+    local outcomes = tonumber(ARGV[i + 1])
+    i = i + 2
+    for _ = 1, outcomes do
+      redis.call('SET', p .. ':action:' .. ARGV[i], ARGV[i + 1], 'EX', ttl)
+      i = i + 2
+    end
   end
-  i = i + events
-  if snapshot ~= '' then redis.call('SET', p .. ':case:' .. id, snapshot) end
-  if ARGV[i] == '' then
-    redis.call('ZREM', p .. ':case-timers', id)
-  else
-    redis.call('ZADD', p .. ':case-timers', ARGV[i], id)
-  end
-  local outcomes = tonumber(ARGV[i + 1])
-  i = i + 2
-  for _ = 1, outcomes do
-    redis.call('SET', p .. ':action:' .. ARGV[i], ARGV[i + 1], 'EX', ttl)
+  local counters = tonumber(ARGV[i])
+  i = i + 1
+  for _ = 1, counters do
+    redis.call('HINCRBY', p .. ':stats', ARGV[i], ARGV[i + 1])
     i = i + 2
   end
 end
-local counters = tonumber(ARGV[i])
-i = i + 1
-for _ = 1, counters do
-  redis.call('HINCRBY', p .. ':stats', ARGV[i], ARGV[i + 1])
-  i = i + 2
-end
-while i < #ARGV do
-  local key = p .. ':case-lock:' .. ARGV[i]
-  if redis.call('GET', key) == ARGV[i + 1] then redis.call('DEL', key) end
-  i = i + 2
+for j = 6, 5 + 2 * locks, 2 do
+  local key = p .. ':case-lock:' .. ARGV[j]
+  if redis.call('GET', key) == ARGV[j + 1] then redis.call('DEL', key) end
 end
 return n
 """
@@ -100,6 +107,8 @@ end
 return due
 """
 ACTION_OUTCOME_TTL_S = 7 * 86_400
+#: How long a commit id is remembered: longer than any retry of one commit lasts.
+COMMIT_ID_TTL_S = 3_600
 LOCK_TTL_MS = 30_000
 TIMER_LEASE_MS = 30_000
 
@@ -166,8 +175,14 @@ class CaseStore:
         counters (`{prefix}:stats`, as `StageCounters`); release the locks in `release`
         — in one script, so a worker that dies while committing leaves the whole batch
         saved or none of it, no reader sees a snapshot that disagrees with its history,
-        and a count is made once with what it counts."""
-        args: list[Any] = [self.prefix, ACTION_OUTCOME_TTL_S, len(changes) + len(rearm or {})]
+        and a count is made once with what it counts. A retry after a lost reply is
+        recognised by its commit id and appends nothing twice."""
+        commit_id = secrets.token_hex(8)  # the same in every retry of this commit
+        args: list[Any] = [self.prefix, ACTION_OUTCOME_TTL_S, commit_id, COMMIT_ID_TTL_S,
+                           len(release or {})]
+        for case_id, token in (release or {}).items():
+            args += [case_id, token]
+        args.append(len(changes) + len(rearm or {}))
         for change in changes:
             outcomes = _outcomes(change.events)
             args += [change.case.case_id, change.case.model_dump_json(), len(change.events),
@@ -177,8 +192,6 @@ class CaseStore:
             args += [case_id, "", 0, _timer_arg(next_timer), 0]
         args.append(len(counts or {}))
         args += [item for pair in (counts or {}).items() for item in pair]
-        for case_id, token in (release or {}).items():
-            args += [case_id, token]
         await until_redis_answers(lambda: self._commit(args=args),
                                   f"saving {len(changes)} case(s)")
 

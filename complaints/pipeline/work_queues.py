@@ -115,11 +115,12 @@ local function enqueue(case, q, score, member, enqueued_ms, item_json, decision,
   end
   return {1, ''}
 end
--- Links each known case of cases[first..] to the incident; a case still waiting in the
--- incident's own queue leaves it and is held under the incident instead. → how many held
-local function hold(incident_id, incident_queue, ttl, cases, first)
+-- Links each known case of cases[first..last] to the incident; a case still waiting in
+-- the incident's own queue leaves it and is held under the incident instead.
+-- → how many held
+local function hold(incident_id, incident_queue, ttl, cases, first, last)
   local held = 0
-  for i = first, #cases do
+  for i = first, last do
     local case = cases[i]
     local item = item_key(case)
     local f = redis.call('HMGET', item, 'state', 'queue', 'member')
@@ -144,16 +145,19 @@ return enqueue(unpack(ARGV, 2, 11))
 """
 
 _PLACE = _PRELUDE + _PLACE_FNS + """
--- ARGV: prefix, JSON [op, …], in order; op = ["enqueue", case, queue, score, member,
--- enqueued_ms, item, decision, state, ttl, incident] or ["hold", incident_id,
--- incident_queue, ttl, case…]  → JSON [{added, earlier decision} | number held, …]
-local ops, out = cjson.decode(ARGV[2]), {}
-for i, op in ipairs(ops) do
-  if op[1] == 'enqueue' then
-    out[i] = enqueue(unpack(op, 2, 11))
+-- ARGV: prefix, then the ops in order, each as its name, how many arguments follow, and
+-- those: enqueue case, queue, score, member, enqueued_ms, item, decision, state, ttl,
+-- incident | hold incident_id, incident_queue, ttl, case…
+-- → JSON [{added, earlier decision} | number held, …]
+local out, i = {}, 2
+while i <= #ARGV do
+  local count = tonumber(ARGV[i + 1])
+  if ARGV[i] == 'enqueue' then
+    out[#out + 1] = enqueue(unpack(ARGV, i + 2, i + 11))
   else
-    out[i] = hold(op[2], op[3], op[4], op, 5)
+    out[#out + 1] = hold(ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV, i + 5, i + 1 + count)
   end
+  i = i + 2 + count
 end
 return cjson.encode(out)
 """
@@ -258,7 +262,7 @@ return out
 
 _HOLD = _PRELUDE + _PLACE_FNS + """
 -- ARGV: prefix, incident_id, incident_queue, ttl_s, case…  → how many were held
-return hold(ARGV[2], ARGV[3], ARGV[4], ARGV, 5)
+return hold(ARGV[2], ARGV[3], ARGV[4], ARGV, 5, #ARGV)
 """
 
 
@@ -342,19 +346,25 @@ class Placements:
 
     def __init__(self, queues: "WorkQueues") -> None:
         self._queues = queues
-        self.ops: list[list[str]] = []
+        self.count = 0
+        #: The ops as the script reads them: name, number of arguments, the arguments.
+        self.args: list[str] = []
 
     def enqueue(self, item: QueueItem, *, decision: RoutingDecision | None = None,
                 held: bool = False) -> int:
         """As `WorkQueues.enqueue`; returns the index of its answer."""
-        self.ops.append(["enqueue", *self._queues._enqueue_args(item, decision, held)[1:]])
-        return len(self.ops) - 1
+        return self._add("enqueue", self._queues._enqueue_args(item, decision, held)[1:])
 
     def hold(self, case_ids: Sequence[str], incident_id: str, incident_queue: str) -> None:
         """As `WorkQueues.hold_under_incident`."""
         if case_ids:
-            self.ops.append(["hold", incident_id, incident_queue,
-                             str(self._queues.done_ttl_s), *case_ids])
+            self._add("hold", [incident_id, incident_queue, str(self._queues.done_ttl_s),
+                               *case_ids])
+
+    def _add(self, op: str, args: list[str]) -> int:
+        self.args += [op, str(len(args)), *args]
+        self.count += 1
+        return self.count - 1
 
 
 class WorkQueues:
@@ -416,10 +426,10 @@ class WorkQueues:
         """Run the enqueues and holds of `placements`, in their order, as one script in a
         batch: each one as `enqueue` / `hold_under_incident` would. The answers, in
         order: an `Enqueued` per enqueue, the number of cases held per hold."""
-        if not placements.ops:
+        if not placements.count:
             return None
         return batch.script(
-            self._place, [], [self.prefix, _json(placements.ops)],
+            self._place, [], [self.prefix, *placements.args],
             lambda raw: [_enqueued(r) if isinstance(r, list) else int(r)
                          for r in _json_list(raw)])
 

@@ -343,6 +343,8 @@ class WorkingCalendar:
                                                   repr=False, compare=False)
     _within: dict[tuple[dt.date, dt.date], int] = field(default_factory=dict, init=False,
                                                         repr=False, compare=False)
+    _moments: dict[tuple[dt.date, dt.time], dt.datetime] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def is_working_day(self, day: dt.date) -> bool:
         """A 调休 day works even on a weekend; a holiday rests even on a weekday."""
@@ -363,7 +365,11 @@ class WorkingCalendar:
         return following
 
     def _at(self, day: dt.date, time: dt.time) -> dt.datetime:
-        return dt.datetime.combine(day, time, tzinfo=self.tz)
+        """`day` at `time` (the opening or closing hour: remembered, like the dates)."""
+        moment = self._moments.get((day, time))
+        if moment is None:
+            moment = self._moments[(day, time)] = dt.datetime.combine(day, time, tzinfo=self.tz)
+        return moment
 
     #: Business seconds of a whole working day (wall-clock, as aware times subtract).
     _day_seconds: float = field(default=0.0, init=False, repr=False, compare=False)
@@ -391,11 +397,14 @@ class WorkingCalendar:
         The count starts at the next business moment: a complaint on Friday evening
         counts from Monday 08:00, so its deadline never falls at night or on a weekend.
         """
-        begin = self.next_business_moment(start)
+        return self._working_days_after(self.next_business_moment(start), days)
+
+    def _working_days_after(self, begin: dt.datetime, days: int) -> dt.datetime:
+        """`add_working_days` from a moment that is already a business moment."""
         day = begin.date()
         for _ in range(days):
             day = self.next_working_day(day)
-        return self._at(day, begin.time())
+        return dt.datetime.combine(day, begin.time(), tzinfo=self.tz)
 
     def business_seconds_between(self, start: dt.datetime, end: dt.datetime) -> float:
         """Seconds of business hours on working days between two moments."""
@@ -502,7 +511,7 @@ def _deadline(name: DeadlineName, round_: int, start: dt.datetime, within: Withi
     clock = within.clock
     if clock is None:  # working days: counted in business time from the next opening
         begin = calendar.next_business_moment(start)
-        due = calendar.add_working_days(start, within.working_days or 0)
+        due = calendar._working_days_after(begin, within.working_days or 0)
         warn = calendar.add_business_seconds(
             begin, share * calendar.business_seconds_between(begin, due))
         breach = due
@@ -544,12 +553,12 @@ def schedule(case: Case, policy: SlaPolicy, calendar: WorkingCalendar,
         elif _timing(plan) != _timing(current) or plan.status is DeadlineStatus.MET:
             status = plan.status if plan.status is DeadlineStatus.MET else current.status
             result.append(plan.model_copy(update={"status": status}))
-            changes.append(f"re-timed {current.key}: due {plan.due_at:%Y-%m-%d %H:%M}")
+            changes.append(f"re-timed {current.key}: due {_minute(plan.due_at)}")
         else:
             result.append(current)
     for plan in planned.values():
         result.append(plan)
-        changes.append(f"added {plan.key}: due {plan.due_at:%Y-%m-%d %H:%M}")
+        changes.append(f"added {plan.key}: due {_minute(plan.due_at)}")
     if not changes:
         return []
     return [DeadlinesScheduled(
@@ -557,6 +566,11 @@ def schedule(case: Case, policy: SlaPolicy, calendar: WorkingCalendar,
         state_before=case.state, state_after=case.state, deadlines=tuple(result),
         changes=tuple(changes),
     )]
+
+
+def _minute(at: dt.datetime) -> str:
+    """`2026-11-24 20:11`: as `%Y-%m-%d %H:%M`, at a tenth of strftime's cost."""
+    return at.isoformat(" ", "minutes")[:16]
 
 
 def _timing(d: Deadline) -> tuple[Any, ...]:

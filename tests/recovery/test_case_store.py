@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis.asyncio as aioredis
 
+from complaints.pipeline import cases
 from complaints.pipeline.cases import CaseChange, CaseStore
 from complaints.pipeline.embedded import EmbeddedServices
 from complaints.recovery import RecoveryRules, apply_events, open_case, start_case
@@ -101,3 +102,27 @@ def test_commit_saves_every_case_of_a_batch_with_history_and_timer(
 
     run(services, store_env, scenario)
 
+
+
+def test_a_commit_retried_after_its_reply_was_lost_appends_and_counts_nothing_twice(
+    services: EmbeddedServices, store_env: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_until_redis_answers = cases.until_redis_answers
+
+    async def reply_lost_once(operation: Any, what: str) -> Any:
+        await operation()  # Redis ran the script; the worker never saw the answer
+        return await real_until_redis_answers(operation, what)  # so it tries again
+
+    async def scenario(store: CaseStore, client: aioredis.Redis) -> None:
+        change = opened("CASE-R")
+        tokens, _ = await store.lock_and_load(["CASE-R"])
+        monkeypatch.setattr(cases, "until_redis_answers", reply_lost_once)
+        await store.commit([change], release=tokens, counts={"recovery.opened": 1})
+        monkeypatch.setattr(cases, "until_redis_answers", real_until_redis_answers)
+
+        assert await store.history("CASE-R") == list(change.events)
+        assert await client.hget(f"{store_env}:stats", "recovery.opened") == b"1"
+        assert (await store.load_many(["CASE-R"]))["CASE-R"] == change.case
+        assert not await client.keys(f"{store_env}:case-lock:*"), "the lock is released"
+
+    run(services, store_env, scenario)
