@@ -8,15 +8,20 @@ original key, with the reason and the original bytes).
 
 Works in batches: decode each message at the edge, drop events Redis has already
 seen, normalise, classify and route the rest (agents.classify, agents.route), publish,
-wait for the broker to confirm, and only then remember the event ids — so a crash
-anywhere leads to redelivery, never to a lost complaint, and a redelivered event never
-makes a second one.
+wait for the broker to confirm, and only then remember the event ids and acknowledge
+the inputs — so a crash anywhere leads to redelivery, never to a lost complaint, and a
+redelivered event never makes a second one.
+
+While one batch waits for the broker and Redis to confirm it, the next one is already
+being classified and routed (one batch at most in flight). Its inputs stay
+unacknowledged until it is confirmed, and its events count as seen meanwhile, so a
+repeat in the next batch is still dropped.
 """
 
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -36,6 +41,7 @@ from complaints.schemas.envelope import (
     DEAD_LETTER_TYPE,
     ROUTING_DECIDED_TYPE,
 )
+from complaints.schemas.routing import RoutingDecision
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +70,37 @@ def attach(app: faust.App, deps: IntakeDeps) -> None:
     """Register the intake agent on `app`."""
     @app.agent(deps.intake, name="intake_events")
     async def intake_events(stream: faust.StreamT) -> None:
-        async for batch in stream.take_events(deps.batch_size, within=deps.batch_window_s):
-            await handle_batch(batch, deps)
+        confirming: asyncio.Future[None] | None = None
+        try:
+            async for batch in stream.take_events(deps.batch_size, within=deps.batch_window_s):
+                for event in batch:  # acknowledged once confirmed, not when taken
+                    event.message.incref()
+                confirm = await publish_batch(batch, deps)
+                if confirming is not None:
+                    await confirming
+                confirming = asyncio.ensure_future(_acknowledged(confirm, batch, stream))
+        finally:
+            if confirming is not None and not confirming.done():
+                confirming.cancel()  # its inputs are redelivered; the repeats are dropped
+
+
+async def _acknowledged(confirm: Awaitable[None], batch: Sequence[faust.EventT],
+                        stream: faust.StreamT) -> None:
+    await confirm
+    for event in batch:
+        await stream.ack(event)
 
 
 async def handle_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> None:
-    """Decode, de-duplicate, normalise, classify and publish one batch of raw events."""
+    """Decode, de-duplicate, normalise, classify and publish one batch of raw events,
+    and wait until the broker and Redis have confirmed it."""
+    await (await publish_batch(batch, deps))
+
+
+async def publish_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> Awaitable[None]:
+    """Decode, de-duplicate, normalise, classify, route and publish one batch of raw
+    events; what is left — waiting for the broker, then remembering the events and
+    counting — is returned, to be awaited before the inputs are acknowledged."""
     now = datetime.now(UTC)
     out = OutboundRecords.of(deps.classified.app)
     accepted: list[tuple[str, Decoded]] = []
@@ -125,7 +156,20 @@ async def handle_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> None:
                               decision, subject=decision.case_id, time=now),
         )
     sends += await out.send()
-    await asyncio.gather(*sends)  # the broker has every output before we ack the inputs
+    case_by_key = {key: c.case_id for key, c in zip(fresh, complaints, strict=True)}
+    deps.seen.publishing(case_by_key)
+    return _confirm(sends, case_by_key, complaints, decisions, counts, deps)
+
+
+async def _confirm(sends: list[asyncio.Future[object]], case_by_key: dict[str, str],
+                   complaints: list[Complaint], decisions: Sequence[RoutingDecision],
+                   counts: Counter[str], deps: IntakeDeps) -> None:
+    """Once the broker has every output of a batch: remember its events, count it."""
+    try:
+        await asyncio.gather(*sends)  # the broker has every output before we ack the inputs
+    except BaseException:
+        deps.seen.published(case_by_key)
+        raise
     counts["intake.complaints"] = len(complaints)
     counts["classify.classified"] = len(complaints)
     counts["route.routed"] = len(decisions)
@@ -135,10 +179,13 @@ async def handle_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> None:
             counts[f"classify.category.{c.classification.category}"] += 1
             counts[f"classify.kind.{c.classification.kind}"] += 1
     done = RedisBatch(deps.seen.client)  # one round trip, in this order
-    deps.seen.remember_in(done, {key: c.case_id for key, c in zip(fresh, complaints, strict=True)})
+    deps.seen.remember_in(done, case_by_key)
     deps.counters.add_in(done, counts)
     deps.recent.add_in(done, [d.case_id for d in decisions])
-    await done.run("remembering seen events and counting")
+    try:
+        await done.run("remembering seen events and counting")
+    finally:
+        deps.seen.published(case_by_key)
     _count_metrics(counts, complaints)
 
 
