@@ -139,11 +139,13 @@ def settle_garbage_collector() -> None:
     Everything allocated while the worker starts (rule pack, dictionaries, models, Faust)
     lives as long as the process; `gc.freeze` takes it out of every later collection,
     and a larger first-generation threshold makes collections of each batch's garbage
-    rarer. Measured: the collector took ~15 % of a busy worker's time before.
+    rarer. Measured: the collector took ~15 % of a busy worker's time before; a
+    threshold of 100,000 instead of 10,000 saves another ~3 % of CPU per event (a
+    million saves nothing more).
     """
     gc.collect()
     gc.freeze()
     gc.set_threshold(_GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
 
 
-_GC_GEN0_THRESHOLD = 10_000
+_GC_GEN0_THRESHOLD = 100_000
