@@ -8,6 +8,7 @@ after it succeeded.
 import asyncio
 import json
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -68,7 +69,7 @@ class RedisBatch:
     script atomic on its own exactly as if it were called alone, so batching changes how
     many round trips a stage costs, not what any one call guarantees. When Redis goes away
     mid-batch the whole batch is sent again (`until_redis_answers`), so calls must be
-    idempotent, or (counters) tolerate being counted twice.
+    idempotent (counters carry an id for that).
     """
 
     def __init__(self, client: "aioredis.Redis") -> None:
@@ -222,30 +223,43 @@ class StageCounters:
     """Running totals per stage (`intake.read`, `intake.dead_lettered`, …) in one hash.
 
     Shared by all workers, so `complaints run` and operators see pipeline-wide numbers.
+    Each addition carries an id: when a batch is sent again because its reply was lost,
+    Redis finds the id and counts nothing twice.
     """
 
     def __init__(self, client: "aioredis.Redis", prefix: str) -> None:
         self._client = client
         self.key = f"{prefix}:stats"
+        self._prefix = prefix
+        self._count = client.register_script(_COUNT_ONCE)
 
     async def add(self, counts: Mapping[str, int]) -> None:
         batch = RedisBatch(self._client)
         self.add_in(batch, counts)
         await batch.run("updating counters")
 
-    def add_in(self, batch: RedisBatch, counts: Mapping[str, int]) -> None:
-        """`add`, as part of a batch of Redis calls.
-
-        Not idempotent on its own: a batch that is sent again after Redis went away
-        mid-way may count some events twice (these are operators' running totals).
-        """
-        for name, n in counts.items():
-            if n:
-                batch.command("HINCRBY", self.key, name, n)
+    def add_in(self, batch: RedisBatch, counts: Mapping[str, int],
+               addition_id: str | None = None) -> None:
+        """`add`, as part of a batch of Redis calls; `addition_id` names this addition
+        (a fresh one when not given)."""
+        pairs = [part for name, n in counts.items() if n for part in (name, n)]
+        if pairs:
+            once = f"{self._prefix}:counted:{addition_id or secrets.token_hex(8)}"
+            batch.script(self._count, [self.key, once], [COUNTED_ID_TTL_S, *pairs])
 
     async def read(self) -> dict[str, int]:
         raw = await self._client.hgetall(self.key)
         return {k.decode(): int(v) for k, v in raw.items()}
+
+
+#: How long an addition's id is remembered: longer than any retry of one batch lasts.
+COUNTED_ID_TTL_S = 3_600
+# KEYS: stats hash, the addition's id; ARGV: id ttl s, then (name, increment) pairs.
+_COUNT_ONCE = """
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+for i = 2, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
 
 
 class RecentCases:
@@ -255,6 +269,7 @@ class RecentCases:
         self._client = client
         self.key = f"{prefix}:recent"
         self._keep = keep
+        self._push = client.register_script(_PUSH_RECENT)
 
     async def add(self, case_ids: Sequence[str]) -> None:
         batch = RedisBatch(self._client)
@@ -262,11 +277,22 @@ class RecentCases:
         await batch.run("recording recent cases")
 
     def add_in(self, batch: RedisBatch, case_ids: Sequence[str]) -> None:
-        """`add`, as part of a batch of Redis calls."""
+        """`add`, as part of a batch of Redis calls; a case already listed moves to the
+        front, so a batch sent again lists nothing twice."""
         if case_ids:
-            batch.command("LPUSH", self.key, *case_ids)
-            batch.command("LTRIM", self.key, 0, self._keep - 1)
+            batch.script(self._push, [self.key], [self._keep, *case_ids[-self._keep:]])
 
     async def read(self, limit: int = 20) -> list[str]:
         values = await self._client.lrange(self.key, 0, limit - 1)
         return [v.decode() for v in values]
+
+
+# KEYS: the list; ARGV: how many to keep, then the case ids, oldest first.
+_PUSH_RECENT = """
+for i = 2, #ARGV do
+  redis.call('LREM', KEYS[1], 0, ARGV[i])
+  redis.call('LPUSH', KEYS[1], ARGV[i])
+end
+redis.call('LTRIM', KEYS[1], 0, ARGV[1] - 1)
+return 0
+"""

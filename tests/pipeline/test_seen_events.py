@@ -1,4 +1,5 @@
-"""Which intake events count as seen: remembered in Redis, or on their way there.
+"""Intake bookkeeping in Redis: which events count as seen (remembered, or on their way
+there), and counters and recent cases that a batch sent again does not double.
 
 The intake agent classifies and routes the next batch while the previous one waits for
 the broker and Redis; a repeat of an event of that batch must still be dropped.
@@ -8,7 +9,7 @@ import asyncio
 import uuid
 
 from complaints.pipeline.embedded import EmbeddedServices
-from complaints.pipeline.store import SeenEvents, connect
+from complaints.pipeline.store import RecentCases, RedisBatch, SeenEvents, StageCounters, connect
 
 
 def _scenario(services: EmbeddedServices) -> list[list[bool]]:
@@ -36,3 +37,26 @@ def test_an_event_on_its_way_counts_as_seen_until_remembered_or_given_up(
     # Remembered: Redis says seen. Given up (its batch failed): seen no more, so its
     # redelivery makes the complaint.
     assert after == [True, False, False]
+
+
+def test_an_intake_batch_sent_again_after_a_lost_reply_counts_and_lists_nothing_twice(
+        services: EmbeddedServices) -> None:
+    async def run() -> tuple[dict[str, int], list[str]]:
+        client = connect(services.redis_url)
+        prefix = f"t{uuid.uuid4().hex[:8]}"
+        counters, recent = StageCounters(client, prefix), RecentCases(client, prefix, keep=3)
+        await recent.add(["C0"])
+        for _ in range(2):  # the same batch, as `until_redis_answers` sends it again
+            batch = RedisBatch(client)
+            counters.add_in(batch, {"intake.read": 5, "intake.duplicate": 0}, "batch-1")
+            recent.add_in(batch, ["C1", "C2", "C3"])
+            await batch.run("test")
+        counters.add_in(batch := RedisBatch(client), {"intake.read": 2})  # another batch
+        await batch.run("test")
+        answer = await counters.read(), await recent.read()
+        await client.aclose()
+        return answer
+
+    counts, listed = asyncio.run(run())
+    assert counts == {"intake.read": 7}
+    assert listed == ["C3", "C2", "C1"]  # newest first, each once, three kept
