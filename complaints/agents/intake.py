@@ -21,7 +21,7 @@ repeat in the next batch is still dropped.
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -70,37 +70,39 @@ def attach(app: faust.App, deps: IntakeDeps) -> None:
     """Register the intake agent on `app`."""
     @app.agent(deps.intake, name="intake_events")
     async def intake_events(stream: faust.StreamT) -> None:
-        confirming: asyncio.Future[None] | None = None
+        in_flight: list[tuple[asyncio.Future[None], PublishedBatch]] = []
         try:
             async for batch in stream.take_events(deps.batch_size, within=deps.batch_window_s):
                 for event in batch:  # acknowledged once confirmed, not when taken
                     event.message.incref()
-                confirm = await publish_batch(batch, deps)
-                if confirming is not None:
-                    await confirming
-                confirming = asyncio.ensure_future(_acknowledged(confirm, batch, stream))
+                published = await publish_batch(batch, deps)
+                in_flight.append((asyncio.ensure_future(
+                    _acknowledged(published, batch, stream, deps)), published))
+                while len(in_flight) > 1:  # one batch confirms while the next is worked
+                    await in_flight.pop(0)[0]
         finally:
-            if confirming is not None and not confirming.done():
-                confirming.cancel()  # its inputs are redelivered; the repeats are dropped
+            for confirming, published in in_flight:
+                confirming.cancel()
+                published.give_up(deps)  # its inputs are redelivered; repeats are dropped
 
 
-async def _acknowledged(confirm: Awaitable[None], batch: Sequence[faust.EventT],
-                        stream: faust.StreamT) -> None:
-    await confirm
+async def _acknowledged(published: "PublishedBatch", batch: Sequence[faust.EventT],
+                        stream: faust.StreamT, deps: IntakeDeps) -> None:
+    """Acknowledge a batch's inputs once it is confirmed; a failure is logged at once
+    and raised in the agent when it next looks (its inputs stay unacknowledged)."""
+    try:
+        await published.confirm(deps)
+    except Exception:
+        log.exception("a batch of %d events was not confirmed; its inputs are not "
+                      "acknowledged and will be delivered again", len(batch))
+        raise
     for event in batch:
         await stream.ack(event)
 
 
-async def handle_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> None:
-    """Decode, de-duplicate, normalise, classify and publish one batch of raw events,
-    and wait until the broker and Redis have confirmed it."""
-    await (await publish_batch(batch, deps))
-
-
-async def publish_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> Awaitable[None]:
+async def publish_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> "PublishedBatch":
     """Decode, de-duplicate, normalise, classify, route and publish one batch of raw
-    events; what is left — waiting for the broker, then remembering the events and
-    counting — is returned, to be awaited before the inputs are acknowledged."""
+    events; what is left before its inputs may be acknowledged is returned."""
     now = datetime.now(UTC)
     out = OutboundRecords.of(deps.classified.app)
     accepted: list[tuple[str, Decoded]] = []
@@ -158,35 +160,46 @@ async def publish_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> Awai
     sends += await out.send()
     case_by_key = {key: c.case_id for key, c in zip(fresh, complaints, strict=True)}
     deps.seen.publishing(case_by_key)
-    return _confirm(sends, case_by_key, complaints, decisions, counts, deps)
+    return PublishedBatch(sends, case_by_key, complaints, decisions, counts)
 
 
-async def _confirm(sends: list[asyncio.Future[object]], case_by_key: dict[str, str],
-                   complaints: list[Complaint], decisions: Sequence[RoutingDecision],
-                   counts: Counter[str], deps: IntakeDeps) -> None:
-    """Once the broker has every output of a batch: remember its events, count it."""
-    try:
-        await asyncio.gather(*sends)  # the broker has every output before we ack the inputs
-    except BaseException:
-        deps.seen.published(case_by_key)
-        raise
-    counts["intake.complaints"] = len(complaints)
-    counts["classify.classified"] = len(complaints)
-    counts["route.routed"] = len(decisions)
-    counts.update(f"route.queue.{d.queue}" for d in decisions)
-    for c in complaints:
-        if c.classification is not None:
-            counts[f"classify.category.{c.classification.category}"] += 1
-            counts[f"classify.kind.{c.classification.kind}"] += 1
-    done = RedisBatch(deps.seen.client)  # one round trip, in this order
-    deps.seen.remember_in(done, case_by_key)
-    deps.counters.add_in(done, counts)
-    deps.recent.add_in(done, [d.case_id for d in decisions])
-    try:
-        await done.run("remembering seen events and counting")
-    finally:
-        deps.seen.published(case_by_key)
-    _count_metrics(counts, complaints)
+@dataclass
+class PublishedBatch:
+    """A batch whose outputs are on their way to the broker: its events count as seen
+    until it is confirmed (or given up), then its inputs may be acknowledged."""
+
+    sends: list[asyncio.Future[object]]
+    case_by_key: dict[str, str]
+    complaints: list[Complaint]
+    decisions: Sequence[RoutingDecision]
+    counts: Counter[str]
+
+    async def confirm(self, deps: IntakeDeps) -> None:
+        """Once the broker has every output: remember the events, count the batch."""
+        try:
+            await asyncio.gather(*self.sends)  # the broker has every output first
+            counts, complaints, decisions = self.counts, self.complaints, self.decisions
+            counts["intake.complaints"] = len(complaints)
+            counts["classify.classified"] = len(complaints)
+            counts["route.routed"] = len(decisions)
+            counts.update(f"route.queue.{d.queue}" for d in decisions)
+            for c in complaints:
+                if c.classification is not None:
+                    counts[f"classify.category.{c.classification.category}"] += 1
+                    counts[f"classify.kind.{c.classification.kind}"] += 1
+            done = RedisBatch(deps.seen.client)  # one round trip, in this order
+            deps.seen.remember_in(done, self.case_by_key)
+            deps.counters.add_in(done, counts)
+            deps.recent.add_in(done, [d.case_id for d in decisions])
+            await done.run("remembering seen events and counting")
+        finally:
+            self.give_up(deps)
+        _count_metrics(counts, complaints)
+
+    def give_up(self, deps: IntakeDeps) -> None:
+        """Redis answers for these events again: remembered, or to be made again when
+        they are redelivered (harmless after `confirm`)."""
+        deps.seen.published(self.case_by_key)
 
 
 async def _unseen(

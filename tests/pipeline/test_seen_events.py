@@ -7,7 +7,13 @@ the broker and Redis; a repeat of an event of that batch must still be dropped.
 
 import asyncio
 import uuid
+from collections import Counter
+from types import SimpleNamespace
 
+import pytest
+from aiokafka.errors import KafkaError
+
+from complaints.agents.intake import PublishedBatch
 from complaints.pipeline.embedded import EmbeddedServices
 from complaints.pipeline.store import RecentCases, RedisBatch, SeenEvents, StageCounters, connect
 
@@ -60,3 +66,25 @@ def test_an_intake_batch_sent_again_after_a_lost_reply_counts_and_lists_nothing_
     counts, listed = asyncio.run(run())
     assert counts == {"intake.read": 7}
     assert listed == ["C3", "C2", "C1"]  # newest first, each once, three kept
+
+
+def test_a_batch_the_broker_does_not_confirm_is_not_remembered_and_its_events_come_again(
+        services: EmbeddedServices) -> None:
+    async def run() -> tuple[list[bool], list[bool]]:
+        client = connect(services.redis_url)
+        seen = SeenEvents(client, f"t{uuid.uuid4().hex[:8]}", ttl_s=60)
+        key = seen.key("web", "W-9")
+        refused: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        refused.set_exception(KafkaError("broker refused the batch"))
+        seen.publishing([key])
+        published = PublishedBatch([refused], {key: "C9"}, [], [], Counter())
+        during = await seen.which_seen([key])
+        with pytest.raises(KafkaError):
+            await published.confirm(SimpleNamespace(seen=seen))  # type: ignore[arg-type]
+        after = await seen.which_seen([key])
+        await client.aclose()
+        return during, after
+
+    during, after = asyncio.run(run())
+    assert during == [True]
+    assert after == [False]  # redelivered, it makes its complaint
