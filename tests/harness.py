@@ -78,6 +78,14 @@ class PipelineUnderTest:
 
         asyncio.run(send())
 
+    def produce_events(self, events: list[GeneratedEvent]) -> None:
+        """Generated events, each to its source's intake topic."""
+        for source, topic in self.intake_topics().items():
+            self.produce(topic, [(e.key, e.value) for e in events if e.source == source])
+
+    def intake_topics(self) -> dict[str, str]:
+        return {"callcenter": self.topics.intake_callcenter, "web": self.topics.intake_web}
+
     def read(self, topic: str) -> list[tuple[bytes | None, bytes]]:
         return asyncio.run(kafka.read_all(self.settings, topic))
 
@@ -124,7 +132,7 @@ def expected_cases(events: list[GeneratedEvent]) -> set[str]:
 
 def publish_in_background(pipeline: PipelineUnderTest, events: list[GeneratedEvent],
                           rate: float) -> threading.Thread:
-    topic = {"callcenter": pipeline.topics.intake_callcenter, "web": pipeline.topics.intake_web}
+    topic = pipeline.intake_topics()
 
     async def paced() -> None:
         producer = kafka.producer(pipeline.settings)

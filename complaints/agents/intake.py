@@ -15,7 +15,8 @@ redelivered event never makes a second one.
 While one batch waits for the broker and Redis to confirm it, the next one is already
 being classified and routed (one batch at most in flight). Its inputs stay
 unacknowledged until it is confirmed, and its events count as seen meanwhile, so a
-repeat in the next batch is still dropped.
+repeat in the next batch is still dropped. A batch that fails for a reason no retry
+covers stops the worker with nothing of it acknowledged (`pipeline.acknowledgements`).
 """
 
 import asyncio
@@ -31,6 +32,7 @@ from complaints.agents.classify import classify_complaints
 from complaints.agents.route import RouteDeps, route_complaints
 from complaints.classifier import PackReloader
 from complaints.normalise import mask_complaint, mask_personal_data, to_complaint
+from complaints.pipeline.acknowledgements import hold, release, stop_unacknowledged
 from complaints.pipeline.codec import Decoded, dead_letter, decode_intake, encode_cloudevent
 from complaints.pipeline.kafka import OutboundRecords
 from complaints.pipeline.metrics import DEAD_LETTERED, STAGE_EVENTS
@@ -73,9 +75,11 @@ def attach(app: faust.App, deps: IntakeDeps) -> None:
         in_flight: list[tuple[asyncio.Future[None], PublishedBatch]] = []
         try:
             async for batch in stream.take_events(deps.batch_size, within=deps.batch_window_s):
-                for event in batch:  # acknowledged once confirmed, not when taken
-                    event.message.incref()
-                published = await publish_batch(batch, deps)
+                hold(batch)  # acknowledged once confirmed, not when taken
+                try:
+                    published = await publish_batch(batch, deps)
+                except Exception as exc:
+                    stop_unacknowledged("intake", len(batch), exc)
                 in_flight.append((asyncio.ensure_future(
                     _acknowledged(published, batch, stream, deps)), published))
                 while len(in_flight) > 1:  # one batch confirms while the next is worked
@@ -88,16 +92,12 @@ def attach(app: faust.App, deps: IntakeDeps) -> None:
 
 async def _acknowledged(published: "PublishedBatch", batch: Sequence[faust.EventT],
                         stream: faust.StreamT, deps: IntakeDeps) -> None:
-    """Acknowledge a batch's inputs once it is confirmed; a failure is logged at once
-    and raised in the agent when it next looks (its inputs stay unacknowledged)."""
+    """Acknowledge a batch's inputs once it is confirmed."""
     try:
         await published.confirm(deps)
-    except Exception:
-        log.exception("a batch of %d events was not confirmed; its inputs are not "
-                      "acknowledged and will be delivered again", len(batch))
-        raise
-    for event in batch:
-        await stream.ack(event)
+    except Exception as exc:
+        stop_unacknowledged("intake", len(batch), exc)
+    await release(stream, batch)
 
 
 async def publish_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> "PublishedBatch":

@@ -9,8 +9,11 @@ case round when it ends. Invalid commands go to `complaints.dlq.v1`.
 For each case, under its Redis lock: load the snapshot, call the pure decision
 (`start_case`, `handle_action`, `handle_clock`), publish the events and wait for the
 broker, apply their effect on the work queues, then commit snapshot + history + timer in
-one Redis script. A crash before the commit redelivers the input; the decision is
-made again and its events carry the same `(case id, version)` — consumers drop repeats.
+one Redis script. Inputs are acknowledged only after the commit, and a batch that fails
+for a reason no retry covers stops the worker with nothing of it acknowledged
+(`pipeline.acknowledgements`). A crash before the commit redelivers the input; the
+decision is made again and its events carry the same `(case id, version)` — consumers
+drop repeats.
 A timer on every worker fires due deadlines; each firing is recorded in the case, so it
 never fires twice, also across restarts.
 
@@ -30,6 +33,7 @@ from typing import Any
 import faust
 from pydantic import ValidationError
 
+from complaints.pipeline.acknowledgements import hold, release, stop_unacknowledged
 from complaints.pipeline.cases import CaseChange, CaseStore
 from complaints.pipeline.clock import Clock
 from complaints.pipeline.codec import (
@@ -117,24 +121,43 @@ def attach(app: faust.App, deps: RecoveryDeps) -> None:
     @app.agent(deps.routed, name="open_cases")
     async def open_cases_agent(stream: faust.StreamT) -> None:
         async for batch in stream.take_events(deps.batch_size, within=deps.batch_window_s):
-            decisions = [d for d in (_routing_decision(e.value) for e in batch) if d]
-            await open_cases(decisions, deps)
+            hold(batch)  # acknowledged once the cases are committed, not when taken
+            try:
+                await open_cases([d for d in map(_routing_decision, batch) if d], deps)
+            except Exception as exc:
+                stop_unacknowledged("recovery", len(batch), exc)
+            await release(stream, batch)
 
     @app.agent(deps.actions, name="apply_actions")
     async def apply_actions(stream: faust.StreamT) -> None:
         async for event in stream.events():
-            action = await _valid_action(event, deps)
-            if action is None:
-                continue
-            work = await deps.queues.inspect(action.case_id)  # the desk's view, to re-route
-            await decide_many(
-                {action.case_id: _action(action, deps, work.item if work else None)}, deps)
+            hold([event])
+            try:
+                await apply_action(event, deps)
+            except Exception as exc:
+                stop_unacknowledged("recovery", 1, exc)
+            await release(stream, [event])
 
     @app.timer(interval=deps.timer_interval_s)
     async def fire_deadlines() -> None:
-        now = await deps.clock.now()
-        due = await deps.store.claim_due_timers(now)
-        await decide_many(dict.fromkeys(due, _clock(deps)), deps)
+        """Due deadlines stay in Redis until a firing is committed (a claim is a lease
+        that runs out), so a tick that fails loses nothing: the next one tries again."""
+        try:
+            now = await deps.clock.now()
+            due = await deps.store.claim_due_timers(now)
+            await decide_many(dict.fromkeys(due, _clock(deps)), deps)
+        except Exception:
+            log.exception("firing due deadlines failed; trying again at the next tick")
+
+
+async def apply_action(event: faust.EventT, deps: RecoveryDeps) -> None:
+    """Decide a handler's command on its case, or dead-letter it with the reason."""
+    action = await _valid_action(event, deps)
+    if action is None:
+        return
+    work = await deps.queues.inspect(action.case_id)  # the desk's view, to re-route
+    await decide_many({action.case_id: _action(action, deps, work.item if work else None)},
+                      deps)
 
 
 async def open_cases(decisions: Sequence[RoutingDecision], deps: RecoveryDeps) -> None:
@@ -293,9 +316,9 @@ async def _work_queue_effects(case: Case, events: Sequence[CaseEvent],
 
 
 # -- decoding inputs ------------------------------------------------------------------
-def _routing_decision(raw: bytes | None) -> RoutingDecision | None:
+def _routing_decision(event: faust.EventT) -> RoutingDecision | None:
     try:
-        return decode_cloudevent(raw or b"", RoutingDecision)[1]
+        return decode_cloudevent(event.value or b"", RoutingDecision)[1]
     except ValidationError as exc:  # our own output: a bug, not user input
         log.error("unreadable routing decision skipped: %s", exc)
         return None

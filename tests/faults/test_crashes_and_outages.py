@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from complaints.pipeline.acknowledgements import STAGE_FAILED_EXIT
 from complaints.pipeline.codec import Decoded, decode_intake
 from complaints.pipeline.embedded import EmbeddedServices
 from complaints.pipeline.generator import DemoGenerator
@@ -97,6 +98,36 @@ def test_a_redis_restart_mid_run_is_waited_out_and_nothing_is_lost(tmp_path: Pat
                 assert all(len(ids) == 1 for ids in seen.values())
             assert "redis unavailable" in worker.log_path.read_text(errors="replace")
         finally:
+            pipeline.stop()
+
+
+def test_a_batch_that_fails_stops_the_worker_unacknowledged_and_comes_again(
+        tmp_path: Path) -> None:
+    """Redis refusing writes (out of memory) is no outage a retry waits out: the stage's
+    batch fails. The worker stops without acknowledging it; restarted, it gets the batch
+    again, and nothing is lost (Faust alone would have committed the failed batch)."""
+    with EmbeddedServices(tmp_path / "own-servers") as services:
+        pipeline = PipelineUnderTest(services, tmp_path)
+        try:
+            events = list(DemoGenerator(seed=44, malformed_share=0, duplicate_share=0,
+                                        run_id="refused").events(600))
+            expected = expected_cases(events)
+            first = pipeline.start_worker()
+            pipeline.produce_events(events[:100])
+            wait_for_cases(pipeline, expected_cases(events[:100]), 120)
+            pipeline.redis.config_set("maxmemory", 1)  # every write now refused (OOM)
+            pipeline.produce_events(events[100:])
+            deadline = time.monotonic() + 60
+            while first.alive() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert first.process is not None and first.process.poll() == STAGE_FAILED_EXIT
+            assert "stage failed on a batch" in first.log_path.read_text(errors="replace")
+            pipeline.redis.config_set("maxmemory", 0)
+            pipeline.start_worker()
+            wait_for_cases(pipeline, expected, 180)
+            assert_exactly_once_by_id(pipeline, expected)
+        finally:
+            pipeline.redis.config_set("maxmemory", 0)
             pipeline.stop()
 
 
