@@ -5,13 +5,14 @@ the session's servers without seeing each other's events.
 """
 
 import asyncio
+import contextlib
 import itertools
 import json
 import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import redis
@@ -118,6 +119,18 @@ class PipelineUnderTest:
         for proc in self.workers:
             proc.stop()
         self.redis.close()
+
+
+@contextlib.contextmanager
+def pipeline_on_own_servers(workdir: Path) -> Iterator[PipelineUnderTest]:
+    """A pipeline on a broker and Redis of its own, for tests that stop or reconfigure
+    them; everything is stopped afterwards."""
+    with EmbeddedServices(workdir / "own-servers") as services:
+        pipeline = PipelineUnderTest(services, workdir)
+        try:
+            yield pipeline
+        finally:
+            pipeline.stop()
 
 
 def expected_cases(events: list[GeneratedEvent]) -> set[str]:

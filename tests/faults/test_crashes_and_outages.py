@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 
 from complaints.pipeline.acknowledgements import STAGE_FAILED_EXIT
 from complaints.pipeline.codec import Decoded, decode_intake
-from complaints.pipeline.embedded import EmbeddedServices
 from complaints.pipeline.generator import DemoGenerator
 from tests.harness import (
     PipelineUnderTest,
     assert_exactly_once_by_id,
     expected_cases,
     ids_by_case,
+    pipeline_on_own_servers,
     publish_in_background,
     wait_for_cases,
 )
@@ -70,35 +70,32 @@ def test_when_one_of_two_workers_stops_the_other_finishes_the_work(
 
 
 def test_a_redis_restart_mid_run_is_waited_out_and_nothing_is_lost(tmp_path: Path) -> None:
-    with EmbeddedServices(tmp_path / "own-servers") as services:
-        pipeline = PipelineUnderTest(services, tmp_path)
-        try:
-            events = list(DemoGenerator(seed=43, malformed_share=0, duplicate_share=0,
-                                        run_id="redis").events(2_000))
-            expected = expected_cases(events)
-            worker = pipeline.start_worker()
-            publisher = publish_in_background(pipeline, events, rate=400)
-            pipeline.wait_for(lambda: pipeline.counters().get("intake.read", 0) > 300, 90,
-                              "the worker to make progress")
-            services.redis.stop()
-            time.sleep(3)  # the worker keeps retrying, acknowledging nothing to Kafka
-            assert worker.alive()
-            services.redis.start()
-            services.redis.wait_listening(10)
-            publisher.join(timeout=60)
-            # Redis kept nothing (memory only): the stages rebuild what they need, and a
-            # redelivered event may be processed again — with the same ids.
-            pipeline.wait_for(
-                lambda: set(ids_by_case(pipeline, pipeline.topics.routed)) >= expected,
-                180, "every case routed after the restart")
-            assert worker.alive()
-            for topic in (pipeline.topics.classified, pipeline.topics.routed):
-                seen = ids_by_case(pipeline, topic)
-                assert set(seen) == expected
-                assert all(len(ids) == 1 for ids in seen.values())
-            assert "redis unavailable" in worker.log_path.read_text(errors="replace")
-        finally:
-            pipeline.stop()
+    with pipeline_on_own_servers(tmp_path) as pipeline:
+        redis_server = pipeline.services.redis
+        events = list(DemoGenerator(seed=43, malformed_share=0, duplicate_share=0,
+                                    run_id="redis").events(2_000))
+        expected = expected_cases(events)
+        worker = pipeline.start_worker()
+        publisher = publish_in_background(pipeline, events, rate=400)
+        pipeline.wait_for(lambda: pipeline.counters().get("intake.read", 0) > 300, 90,
+                          "the worker to make progress")
+        redis_server.stop()
+        time.sleep(3)  # the worker keeps retrying, acknowledging nothing to Kafka
+        assert worker.alive()
+        redis_server.start()
+        redis_server.wait_listening(10)
+        publisher.join(timeout=60)
+        # Redis kept nothing (memory only): the stages rebuild what they need, and a
+        # redelivered event may be processed again — with the same ids.
+        pipeline.wait_for(
+            lambda: set(ids_by_case(pipeline, pipeline.topics.routed)) >= expected,
+            180, "every case routed after the restart")
+        assert worker.alive()
+        for topic in (pipeline.topics.classified, pipeline.topics.routed):
+            seen = ids_by_case(pipeline, topic)
+            assert set(seen) == expected
+            assert all(len(ids) == 1 for ids in seen.values())
+        assert "redis unavailable" in worker.log_path.read_text(errors="replace")
 
 
 def test_a_batch_that_fails_stops_the_worker_unacknowledged_and_comes_again(
@@ -106,29 +103,24 @@ def test_a_batch_that_fails_stops_the_worker_unacknowledged_and_comes_again(
     """Redis refusing writes (out of memory) is no outage a retry waits out: the stage's
     batch fails. The worker stops without acknowledging it; restarted, it gets the batch
     again, and nothing is lost (Faust alone would have committed the failed batch)."""
-    with EmbeddedServices(tmp_path / "own-servers") as services:
-        pipeline = PipelineUnderTest(services, tmp_path)
-        try:
-            events = list(DemoGenerator(seed=44, malformed_share=0, duplicate_share=0,
-                                        run_id="refused").events(600))
-            expected = expected_cases(events)
-            first = pipeline.start_worker()
-            pipeline.produce_events(events[:100])
-            wait_for_cases(pipeline, expected_cases(events[:100]), 120)
-            pipeline.redis.config_set("maxmemory", 1)  # every write now refused (OOM)
-            pipeline.produce_events(events[100:])
-            deadline = time.monotonic() + 60
-            while first.alive() and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert first.process is not None and first.process.poll() == STAGE_FAILED_EXIT
-            assert "stage failed on a batch" in first.log_path.read_text(errors="replace")
-            pipeline.redis.config_set("maxmemory", 0)
-            pipeline.start_worker()
-            wait_for_cases(pipeline, expected, 180)
-            assert_exactly_once_by_id(pipeline, expected)
-        finally:
-            pipeline.redis.config_set("maxmemory", 0)
-            pipeline.stop()
+    with pipeline_on_own_servers(tmp_path) as pipeline:
+        events = list(DemoGenerator(seed=44, malformed_share=0, duplicate_share=0,
+                                    run_id="refused").events(600))
+        expected = expected_cases(events)
+        first = pipeline.start_worker()
+        pipeline.produce_events(events[:100])
+        wait_for_cases(pipeline, expected_cases(events[:100]), 120)
+        pipeline.redis.config_set("maxmemory", 1)  # every write now refused (OOM)
+        pipeline.produce_events(events[100:])
+        deadline = time.monotonic() + 60
+        while first.alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert first.process is not None and first.process.poll() == STAGE_FAILED_EXIT
+        assert "stage failed on a batch" in first.log_path.read_text(errors="replace")
+        pipeline.redis.config_set("maxmemory", 0)
+        pipeline.start_worker()
+        wait_for_cases(pipeline, expected, 180)
+        assert_exactly_once_by_id(pipeline, expected)
 
 
 # -- poison -----------------------------------------------------------------------------
