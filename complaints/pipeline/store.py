@@ -6,6 +6,7 @@ after it succeeded.
 """
 
 import asyncio
+import functools
 import json
 import logging
 import secrets
@@ -150,15 +151,10 @@ class _HiredisPacking(AbstractConnection):
             return super().pack_command(*args)
 
 
-_PACKED: dict[type, type] = {}
-
-
+@functools.cache
 def _packed_by_hiredis(connection_class: type) -> type:
     """`connection_class` (plain, TLS or Unix socket) with `_HiredisPacking` on top."""
-    if connection_class not in _PACKED:
-        _PACKED[connection_class] = type(f"Packed{connection_class.__name__}",
-                                         (_HiredisPacking, connection_class), {})
-    return _PACKED[connection_class]
+    return type(f"Packed{connection_class.__name__}", (_HiredisPacking, connection_class), {})
 
 
 class SeenEvents:
