@@ -15,16 +15,21 @@ redelivered event never makes a second one.
 While one batch waits for the broker and Redis to confirm it, the next one is already
 being classified and routed (one batch at most in flight). Its inputs stay
 unacknowledged until it is confirmed, and its events count as seen meanwhile, so a
-repeat in the next batch is still dropped. A batch that fails for a reason no retry
-covers stops the worker with nothing of it acknowledged (`pipeline.acknowledgements`).
+repeat in the next batch is still dropped.
+
+An event whose content makes a step raise is dead-lettered (`processing_error`) and its
+batch goes on without it; a failure of Kafka or Redis stops the worker with nothing of
+the batch acknowledged (`pipeline.acknowledgements`). A reused event id whose content
+differs from the first is dead-lettered (`conflicting_duplicate`), an identical
+redelivery dropped; a text that normalisation empties is dead-lettered (`empty_text`).
 """
 
 import asyncio
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import faust
 
@@ -32,17 +37,31 @@ from complaints.agents.classify import classify_complaints
 from complaints.agents.route import RouteDeps, route_complaints
 from complaints.classifier import PackReloader
 from complaints.normalise import mask_complaint, mask_personal_data, to_complaint
-from complaints.pipeline.acknowledgements import hold, release, stop_unacknowledged
-from complaints.pipeline.codec import Decoded, dead_letter, decode_intake, encode_cloudevent
+from complaints.pipeline.acknowledgements import (
+    hold,
+    isolating_poison,
+    release,
+    stop_unacknowledged,
+)
+from complaints.pipeline.codec import (
+    Decoded,
+    Rejection,
+    content_sha256,
+    dead_letter,
+    decode_intake,
+    encode_cloudevent,
+)
 from complaints.pipeline.kafka import OutboundRecords
 from complaints.pipeline.metrics import DEAD_LETTERED, STAGE_EVENTS
 from complaints.pipeline.store import RecentCases, RedisBatch, SeenEvents, StageCounters
 from complaints.schemas.complaint import Complaint
+from complaints.schemas.dead_letter import RejectReason
 from complaints.schemas.envelope import (
     COMPLAINT_CLASSIFIED_TYPE,
     DEAD_LETTER_TYPE,
     ROUTING_DECIDED_TYPE,
 )
+from complaints.schemas.intake import EVENT_TIME_WINDOW
 from complaints.schemas.routing import RoutingDecision
 
 log = logging.getLogger(__name__)
@@ -66,6 +85,8 @@ class IntakeDeps:
     batch_window_s: float
     #: Mask phone and ID-card numbers in published complaints (`mask_outbound_pii`).
     mask_outbound_pii: bool = False
+    #: How far from now an event's `occurred_at` may lie (`event_time_window_days`).
+    time_window: timedelta = EVENT_TIME_WINDOW
 
 
 def attach(app: faust.App, deps: IntakeDeps) -> None:
@@ -77,7 +98,7 @@ def attach(app: faust.App, deps: IntakeDeps) -> None:
             async for batch in stream.take_events(deps.batch_size, within=deps.batch_window_s):
                 hold(batch)  # acknowledged once confirmed, not when taken
                 try:
-                    published = await publish_batch(batch, deps)
+                    published = await publish_events(batch, deps)
                 except Exception as exc:
                     stop_unacknowledged("intake", len(batch), exc)
                 in_flight.append((asyncio.ensure_future(
@@ -100,67 +121,141 @@ async def _acknowledged(published: "PublishedBatch", batch: Sequence[faust.Event
     await release(stream, batch)
 
 
+async def publish_events(batch: Sequence[faust.EventT], deps: IntakeDeps) -> "PublishedBatch":
+    """`publish_batch`, or — when an event's content made it raise — the batch's events
+    one at a time, each one that still fails dead-lettered as `processing_error`.
+
+    Raises only for failures of the infrastructure. Outputs a failed attempt already
+    sent are sent again with the same ids (consumers drop repeats by id), and routing
+    keeps a case's first decision, so nothing counts twice.
+    """
+    return PublishedBatch.merged(await isolating_poison(
+        "intake", batch, lambda events: publish_batch(events, deps),
+        lambda event, error: _poison(event, error, deps)))
+
+
+async def _poison(event: faust.EventT, error: Exception, deps: IntakeDeps) -> "PublishedBatch":
+    """Dead-letter one event whose content makes intake raise."""
+    out = OutboundRecords.of(deps.classified.app)
+    counts: Counter[str] = Counter({"intake.read": 1})
+    await _dead_letter(out, event, Rejection.of_failure("intake", error), datetime.now(UTC),
+                       deps, counts)
+    return PublishedBatch(await out.send(), {}, [], [], counts)
+
+
 async def publish_batch(batch: Sequence[faust.EventT], deps: IntakeDeps) -> "PublishedBatch":
     """Decode, de-duplicate, normalise, classify, route and publish one batch of raw
     events; what is left before its inputs may be acknowledged is returned."""
     now = datetime.now(UTC)
     out = OutboundRecords.of(deps.classified.app)
-    accepted: list[tuple[str, Decoded]] = []
+    accepted: list[_Accepted] = []
     counts: Counter[str] = Counter({"intake.read": len(batch)})
     for event in batch:
-        message = event.message
-        result = decode_intake(event.value, deps.source_by_topic[message.topic])
+        result = decode_intake(event.value, deps.source_by_topic[event.message.topic],
+                               now=now, time_window=deps.time_window)
         if isinstance(result, Decoded):
-            accepted.append((deps.seen.key(result.source, result.event.event_id), result))
-            continue
-        letter = dead_letter(result, event.value, message.key, message.topic,
-                             message.partition, message.offset, now)
-        log.info("dead-lettered %s:%s@%s: %s (%s)", message.topic, message.partition,
-                 message.offset, letter.reason, mask_personal_data(letter.error))
-        DEAD_LETTERED.labels(letter.reason.value).inc()
-        counts["intake.dead_lettered"] += 1
-        await out.add(
-            deps.dead_letter, message.key,
-            encode_cloudevent(
-                DEAD_LETTER_TYPE,
-                f"dlq:{message.topic}:{message.partition}:{message.offset}",
-                letter,
-                time=now,
-            ),
-        )
+            accepted.append(_Accepted(event, deps.seen.key(result.source, result.event.event_id),
+                                      result, content_sha256(result.event)))
+        else:
+            await _dead_letter(out, event, result, now, deps, counts)
 
-    fresh = await _unseen(accepted, deps.seen)
-    counts["intake.duplicate"] = len(accepted) - len(fresh)
-    complaints = classify_complaints(
-        [to_complaint(d.event, d.source, now) for d in fresh.values()], deps.reloader
-    )
-    # Routing starts first and waits on Redis while the classified events are written.
+    fresh: list[_Accepted] = []
+    complaints: list[Complaint] = []
+    for item in await _new_events(accepted, deps, out, now, counts):
+        complaint = to_complaint(item.decoded.event, item.decoded.source, now)
+        if complaint.text_normalised:
+            fresh.append(item)
+            complaints.append(complaint)
+        else:
+            await _dead_letter(out, item.event, Rejection(
+                RejectReason.EMPTY_TEXT, "the text is empty after normalisation (markup, "
+                "spaces or invisible characters only)", item.decoded.event.event_id),
+                now, deps, counts)
+    complaints = classify_complaints(complaints, deps.reloader)
+    # Routing starts first and waits on Redis while the classified events are encoded.
+    # Nothing is handed to the producer before every step succeeded, so an event whose
+    # content makes a step raise leaves no output behind (`publish_events`).
     routing = asyncio.ensure_future(route_complaints(complaints, deps.route))
     try:
         await asyncio.sleep(0)  # routing sends its first request to Redis
-        for complaint in complaints:
-            await out.add(
-                deps.classified, complaint.case_id.encode(),
-                encode_cloudevent(COMPLAINT_CLASSIFIED_TYPE,
-                                  f"{complaint.case_id}.classified",
-                                  mask_complaint(complaint) if deps.mask_outbound_pii
-                                  else complaint, subject=complaint.case_id, time=now),
-            )
-        sends = await out.send()  # on their way while routing finishes
+        classified = [
+            encode_cloudevent(COMPLAINT_CLASSIFIED_TYPE, f"{complaint.case_id}.classified",
+                              mask_complaint(complaint) if deps.mask_outbound_pii
+                              else complaint, subject=complaint.case_id, time=now)
+            for complaint in complaints]
     except BaseException:
         routing.cancel()
         raise
     decisions = await routing
-    for decision in decisions:
-        await out.add(
-            deps.routed, decision.case_id.encode(),
-            encode_cloudevent(ROUTING_DECIDED_TYPE, f"{decision.case_id}.routed",
-                              decision, subject=decision.case_id, time=now),
-        )
-    sends += await out.send()
-    case_by_key = {key: c.case_id for key, c in zip(fresh, complaints, strict=True)}
-    deps.seen.publishing(case_by_key)
-    return PublishedBatch(sends, case_by_key, complaints, decisions, counts)
+    routed = [encode_cloudevent(ROUTING_DECIDED_TYPE, f"{decision.case_id}.routed", decision,
+                                subject=decision.case_id, time=now) for decision in decisions]
+    for complaint, value in zip(complaints, classified, strict=True):
+        await out.add(deps.classified, complaint.case_id.encode(), value)
+    for decision, value in zip(decisions, routed, strict=True):
+        await out.add(deps.routed, decision.case_id.encode(), value)
+    sends = await out.send()
+    remembered = {item.key: (c.case_id, item.content)
+                  for item, c in zip(fresh, complaints, strict=True)}
+    deps.seen.publishing({item.key: item.content for item in fresh})
+    return PublishedBatch(sends, remembered, complaints, decisions, counts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    """A valid intake event, its seen-key and the hash of its content."""
+
+    event: faust.EventT
+    key: str
+    decoded: Decoded
+    content: str
+
+
+async def _new_events(accepted: list[_Accepted], deps: IntakeDeps, out: OutboundRecords,
+                      now: datetime, counts: Counter[str]) -> list[_Accepted]:
+    """Events neither accepted before nor earlier in this batch, in order.
+
+    A repeat with the content first accepted is a redelivery, dropped and counted as a
+    duplicate. A repeat with other content is a reused id: dead-lettered as
+    `conflicting_duplicate` with both hashes, so it is seen rather than lost.
+    """
+    earlier = await deps.seen.earlier([item.key for item in accepted])
+    first: dict[str, _Accepted] = {}
+    for item, before in zip(accepted, earlier, strict=True):
+        if before is None and item.key not in first:
+            first[item.key] = item
+            continue
+        original = before if before is not None else first[item.key].content
+        if not original or original == item.content:  # "": remembered without a hash
+            counts["intake.duplicate"] += 1
+            continue
+        counts["intake.conflicting_duplicate"] += 1
+        await _dead_letter(out, item.event, Rejection(
+            RejectReason.CONFLICTING_DUPLICATE,
+            f"event id {item.decoded.event.event_id!r} was accepted before with other "
+            "content", item.decoded.event.event_id, content_sha256=item.content,
+            earlier_content_sha256=original), now, deps, counts)
+    return list(first.values())
+
+
+async def _dead_letter(out: OutboundRecords, event: faust.EventT, rejection: Rejection,
+                       now: datetime, deps: IntakeDeps, counts: Counter[str]) -> None:
+    """Queue the dead letter of one input; counted with its batch."""
+    message = event.message
+    letter = dead_letter(rejection, event.value, message.key, message.topic,
+                         message.partition, message.offset, now)
+    log.info("dead-lettered %s:%s@%s: %s (%s)", message.topic, message.partition,
+             message.offset, letter.reason, mask_personal_data(letter.error))
+    counts["intake.dead_lettered"] += 1
+    counts[f"intake.dead_lettered.{letter.reason}"] += 1
+    await out.add(
+        deps.dead_letter, message.key[:1024] if message.key else message.key,
+        encode_cloudevent(
+            DEAD_LETTER_TYPE,
+            f"dlq:{message.topic}:{message.partition}:{message.offset}",
+            letter,
+            time=now,
+        ),
+    )
 
 
 @dataclass
@@ -169,10 +264,23 @@ class PublishedBatch:
     until it is confirmed (or given up), then its inputs may be acknowledged."""
 
     sends: list[asyncio.Future[object]]
-    case_by_key: dict[str, str]
+    #: seen-key → (case id, content hash) of every event that made a complaint
+    remembered: dict[str, tuple[str, str]]
     complaints: list[Complaint]
     decisions: Sequence[RoutingDecision]
-    counts: Counter[str]
+    counts: Counter[str] = field(default_factory=Counter)
+
+    @classmethod
+    def merged(cls, parts: Sequence["PublishedBatch"]) -> "PublishedBatch":
+        """One batch of the parts a batch was worked in."""
+        whole = cls([], {}, [], [], Counter())
+        for part in parts:
+            whole.sends += part.sends
+            whole.remembered.update(part.remembered)
+            whole.complaints += part.complaints
+            whole.decisions = [*whole.decisions, *part.decisions]
+            whole.counts.update(part.counts)
+        return whole
 
     async def confirm(self, deps: IntakeDeps) -> None:
         """Once the broker has every output: remember the events, count the batch."""
@@ -188,36 +296,28 @@ class PublishedBatch:
                     counts[f"classify.category.{c.classification.category}"] += 1
                     counts[f"classify.kind.{c.classification.kind}"] += 1
             done = RedisBatch(deps.seen.client)  # one round trip, in this order
-            deps.seen.remember_in(done, self.case_by_key)
+            deps.seen.remember_in(done, self.remembered)
             deps.counters.add_in(done, counts)
             deps.recent.add_in(done, [d.case_id for d in decisions])
             await done.run("remembering seen events and counting")
         finally:
             self.give_up(deps)
-        _count_metrics(counts, complaints)
+        _count_metrics(counts)
 
     def give_up(self, deps: IntakeDeps) -> None:
         """Redis answers for these events again: remembered, or to be made again when
         they are redelivered (harmless after `confirm`)."""
-        deps.seen.published(self.case_by_key)
+        deps.seen.published(self.remembered)
 
 
-async def _unseen(
-    accepted: list[tuple[str, Decoded]], seen: SeenEvents
-) -> dict[str, Decoded]:
-    """Events neither accepted before nor repeated earlier in this batch, by seen-key."""
-    flags = await seen.which_seen([key for key, _ in accepted])
-    fresh: dict[str, Decoded] = {}
-    for (key, decoded), was_seen in zip(accepted, flags, strict=True):
-        if not was_seen and key not in fresh:
-            fresh[key] = decoded
-    return fresh
-
-
-def _count_metrics(counts: Counter[str], complaints: list[Complaint]) -> None:
+def _count_metrics(counts: Counter[str]) -> None:
     STAGE_EVENTS.labels("intake", "in").inc(counts["intake.read"])
     STAGE_EVENTS.labels("intake", "out").inc(counts["intake.complaints"])
     STAGE_EVENTS.labels("intake", "dead_lettered").inc(counts["intake.dead_lettered"])
     STAGE_EVENTS.labels("intake", "duplicate").inc(counts["intake.duplicate"])
-    STAGE_EVENTS.labels("classify", "out").inc(len(complaints))
+    STAGE_EVENTS.labels("classify", "out").inc(counts["classify.classified"])
     STAGE_EVENTS.labels("route", "out").inc(counts["route.routed"])
+    prefix = "intake.dead_lettered."
+    for name, count in counts.items():
+        if name.startswith(prefix) and count:
+            DEAD_LETTERED.labels(name.removeprefix(prefix)).inc(count)

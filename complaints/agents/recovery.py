@@ -4,13 +4,14 @@ Consumes `complaints.routed.v1` (each routing decision opens its case) and
 `complaints.actions.v1` (handler commands: acknowledge, apologize, start_fix, …).
 Produces `complaints.case-events.v1` — every accepted or rejected transition and every
 SLA warning and breach, keyed by case id — and `complaints.resolutions.v1`, once per
-case round when it ends. Invalid commands go to `complaints.dlq.v1`.
+case round when it ends. Invalid commands, unreadable routing decisions and inputs
+whose content makes the stage raise (`processing_error`) go to `complaints.dlq.v1`.
 
 For each case, under its Redis lock: load the snapshot, call the pure decision
 (`start_case`, `handle_action`, `handle_clock`), publish the events and wait for the
 broker, apply their effect on the work queues, then commit snapshot + history + timer in
-one Redis script. Inputs are acknowledged only after the commit, and a batch that fails
-for a reason no retry covers stops the worker with nothing of it acknowledged
+one Redis script. Inputs are acknowledged only after the commit, and a failure of Kafka
+or Redis stops the worker with nothing of the batch acknowledged
 (`pipeline.acknowledgements`). A crash before the commit redelivers the input; the
 decision is made again and its events carry the same `(case id, version)` — consumers
 drop repeats.
@@ -33,7 +34,12 @@ from typing import Any
 import faust
 from pydantic import ValidationError
 
-from complaints.pipeline.acknowledgements import hold, release, stop_unacknowledged
+from complaints.pipeline.acknowledgements import (
+    hold,
+    isolating_poison,
+    release,
+    stop_unacknowledged,
+)
 from complaints.pipeline.cases import CaseChange, CaseStore
 from complaints.pipeline.clock import Clock
 from complaints.pipeline.codec import (
@@ -41,11 +47,13 @@ from complaints.pipeline.codec import (
     dead_letter,
     decode_cloudevent,
     encode_cloudevent,
+    json_depth,
 )
 from complaints.pipeline.history import IncidentTracker
 from complaints.pipeline.kafka import OutboundRecords
 from complaints.pipeline.metrics import (
     CASE_EVENTS,
+    DEAD_LETTERED,
     RESOLUTIONS,
     SLA_BREACHES,
     SLA_WARNINGS,
@@ -87,6 +95,7 @@ from complaints.schemas.envelope import (
     CloudEvent,
     case_event_type,
 )
+from complaints.schemas.intake import MAX_EVENT_BYTES, MAX_JSON_DEPTH
 from complaints.schemas.routing import QueueItem, RoutingDecision
 
 log = logging.getLogger(__name__)
@@ -123,7 +132,7 @@ def attach(app: faust.App, deps: RecoveryDeps) -> None:
         async for batch in stream.take_events(deps.batch_size, within=deps.batch_window_s):
             hold(batch)  # acknowledged once the cases are committed, not when taken
             try:
-                await open_cases([d for d in map(_routing_decision, batch) if d], deps)
+                await open_cases_of(batch, deps)
             except Exception as exc:
                 stop_unacknowledged("recovery", len(batch), exc)
             await release(stream, batch)
@@ -133,7 +142,9 @@ def attach(app: faust.App, deps: RecoveryDeps) -> None:
         async for event in stream.events():
             hold([event])
             try:
-                await apply_action(event, deps)
+                await isolating_poison("recovery", [event],
+                                       lambda events: apply_action(events[0], deps),
+                                       lambda event, error: _poisoned(event, error, deps))
             except Exception as exc:
                 stop_unacknowledged("recovery", 1, exc)
             await release(stream, [event])
@@ -141,13 +152,44 @@ def attach(app: faust.App, deps: RecoveryDeps) -> None:
     @app.timer(interval=deps.timer_interval_s)
     async def fire_deadlines() -> None:
         """Due deadlines stay in Redis until a firing is committed (a claim is a lease
-        that runs out), so a tick that fails loses nothing: the next one tries again."""
+        that runs out), so a tick that fails loses nothing: the next one tries again.
+        A case whose deadline cannot be decided does not hold up the others'."""
         try:
             now = await deps.clock.now()
             due = await deps.store.claim_due_timers(now)
-            await decide_many(dict.fromkeys(due, _clock(deps)), deps)
+            await isolating_poison("deadline timer", due,
+                                   lambda cases: decide_many(
+                                       dict.fromkeys(cases, _clock(deps)), deps),
+                                   _unfired)
         except Exception:
             log.exception("firing due deadlines failed; trying again at the next tick")
+
+
+async def _unfired(case_id: str, error: Exception) -> dict[str, list[CaseEvent]]:
+    """A case whose due deadline raised: its claim runs out and the next ticks try
+    again, each failure logged (rate-limited) until the cause is fixed."""
+    log.error("deadline of case %s could not be decided (%s: %s); it stays due",
+              case_id, type(error).__name__, error)
+    return {}
+
+
+async def open_cases_of(batch: Sequence[faust.EventT], deps: RecoveryDeps) -> None:
+    """Open the case of each routing decision in a batch. An unreadable decision, or one
+    whose content makes the stage raise, is dead-lettered; the others go on."""
+    decided: list[tuple[faust.EventT, RoutingDecision]] = []
+    for event in batch:
+        try:
+            decided.append((event, decode_cloudevent(event.value or b"", RoutingDecision)[1]))
+        except ValidationError as exc:
+            await _dead_letter(event, Rejection(
+                RejectReason.INVALID_SHAPE, f"routing decision: {exc}", stage="recovery"), deps)
+    await isolating_poison(
+        "recovery", decided, lambda pairs: open_cases([d for _, d in pairs], deps),
+        lambda pair, error: _poisoned(pair[0], error, deps))
+
+
+async def _poisoned(event: faust.EventT, error: Exception, deps: RecoveryDeps) -> None:
+    await _dead_letter(event, Rejection.of_failure("recovery", error), deps)
 
 
 async def apply_action(event: faust.EventT, deps: RecoveryDeps) -> None:
@@ -316,26 +358,26 @@ async def _work_queue_effects(case: Case, events: Sequence[CaseEvent],
 
 
 # -- decoding inputs ------------------------------------------------------------------
-def _routing_decision(event: faust.EventT) -> RoutingDecision | None:
-    try:
-        return decode_cloudevent(event.value or b"", RoutingDecision)[1]
-    except ValidationError as exc:  # our own output: a bug, not user input
-        log.error("unreadable routing decision skipped: %s", exc)
-        return None
-
-
 async def _valid_action(event: faust.EventT, deps: RecoveryDeps) -> HandlerAction | None:
     """The handler command, or None after dead-lettering it with the reason."""
     raw: bytes | None = event.value
+    too_large = len(raw or b"") > MAX_EVENT_BYTES or json_depth(raw or b"") > MAX_JSON_DEPTH
+    if too_large:
+        await _dead_letter(event, Rejection(
+            RejectReason.TOO_LARGE, f"handler action larger than {MAX_EVENT_BYTES} bytes or "
+            f"nested deeper than {MAX_JSON_DEPTH} levels", stage="recovery"), deps)
+        return None
     try:
         action = _parse_action(raw or b"")
     except (ValidationError, ValueError) as exc:
         reason = RejectReason.INVALID_SHAPE
-        await _dead_letter(event, Rejection(reason, f"handler action: {exc}"), deps)
+        await _dead_letter(event, Rejection(reason, f"handler action: {exc}",
+                                            stage="recovery"), deps)
         return None
     if await deps.store.load(action.case_id) is None:
         await _dead_letter(event, Rejection(RejectReason.UNKNOWN_CASE,
-                                            f"no case {action.case_id}", action.action_id), deps)
+                                            f"no case {action.case_id}", action.action_id,
+                                            stage="recovery"), deps)
         return None
     return action
 
@@ -353,11 +395,12 @@ async def _dead_letter(event: faust.EventT, rejection: Rejection, deps: Recovery
     message = event.message
     letter = dead_letter(rejection, event.value, message.key, message.topic,
                          message.partition, message.offset)
-    log.warning("dead-lettered handler action %s:%s@%s: %s", message.topic,
-                message.partition, message.offset, rejection.error)
+    log.warning("dead-lettered %s:%s@%s: %s (%s)", message.topic, message.partition,
+                message.offset, rejection.reason, rejection.error)
     out = OutboundRecords.of(deps.dead_letter.app)
+    DEAD_LETTERED.labels(rejection.reason.value).inc()
     await out.add(
-        deps.dead_letter, message.key,
+        deps.dead_letter, message.key[:1024] if message.key else message.key,
         encode_cloudevent(DEAD_LETTER_TYPE,
                           f"dlq:{message.topic}:{message.partition}:{message.offset}", letter))
     await asyncio.gather(*await out.send())

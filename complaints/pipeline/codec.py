@@ -7,9 +7,11 @@ dead-letter them with the original bytes; it never raises on bad input.
 
 import base64
 import functools
+import hashlib
 import json
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError, create_model
@@ -22,7 +24,10 @@ from complaints.schemas.envelope import (
     CloudEvent,
 )
 from complaints.schemas.intake import (
+    BLANK_TEXT,
+    EVENT_TIME_WINDOW,
     MAX_EVENT_BYTES,
+    MAX_JSON_DEPTH,
     CallCenterEvent,
     IntakeEvent,
     SourceName,
@@ -41,6 +46,15 @@ _SOURCE_BY_TYPE: dict[str, SourceName] = {
 }
 _TEXT_FIELDS = {"summary", "transcript", "body", "subject"}
 _CLOUDEVENT_MARK = b'"specversion"'
+# A JSON string (its brackets are not nesting) and the brackets that are.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+#: Largest original copied whole into a dead letter: everything intake could accept.
+#: A larger one is kept truncated to this (base64 makes it a third larger, and the
+#: dead letter must stay well below the broker's 1 MB default record limit).
+DEAD_LETTER_ORIGINAL_BYTES = MAX_EVENT_BYTES
+#: Longest `error` text a dead letter carries.
+DEAD_LETTER_ERROR_CHARS = 1_000
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,18 @@ class Rejection:
     reason: RejectReason
     error: str
     event_id: str | None = None
+    stage: str | None = None
+    exception_type: str | None = None
+    content_sha256: str | None = None
+    earlier_content_sha256: str | None = None
+
+    @classmethod
+    def of_failure(cls, stage: str, error: BaseException,
+                   event_id: str | None = None) -> "Rejection":
+        """A `processing_error`: the event's content made a stage raise."""
+        message = " ".join(str(error).split())[:300] or "(no message)"
+        return cls(RejectReason.PROCESSING_ERROR, f"{stage} failed: {message}", event_id,
+                   stage=stage, exception_type=type(error).__name__)
 
 
 @dataclass(frozen=True)
@@ -60,8 +86,16 @@ class Decoded:
     source: SourceName
 
 
-def decode_intake(raw: bytes | None, topic_source: SourceName) -> Decoded | Rejection:
-    """Validate one raw intake message (bare JSON or CloudEvents 1.0 structured)."""
+def decode_intake(
+    raw: bytes | None, topic_source: SourceName, *, now: datetime | None = None,
+    time_window: timedelta = EVENT_TIME_WINDOW,
+) -> Decoded | Rejection:
+    """Validate one raw intake message (bare JSON or CloudEvents 1.0 structured).
+
+    Its size and nesting are checked before it is parsed, and its `occurred_at` must lie
+    within `time_window` of `now`: every later step (deadlines, calendars) can then rely
+    on dates it can compute with.
+    """
     if raw is None:
         return Rejection(RejectReason.INVALID_SHAPE, "empty message (tombstone)")
     if len(raw) > MAX_EVENT_BYTES:
@@ -70,10 +104,14 @@ def decode_intake(raw: bytes | None, topic_source: SourceName) -> Decoded | Reje
         )
     if _CLOUDEVENT_MARK not in raw:  # bare JSON, nearly every event: parsed and
         try:  # validated in one pass; anything it refuses goes the long way to say why
-            return Decoded(_MODEL_BY_SOURCE[topic_source].model_validate_json(raw),
-                           topic_source)
+            event = _MODEL_BY_SOURCE[topic_source].model_validate_json(raw)
+            return _in_time(Decoded(event, topic_source), now, time_window)
         except ValidationError:
             pass
+    depth = json_depth(raw)
+    if depth > MAX_JSON_DEPTH:
+        return Rejection(RejectReason.TOO_DEEP,
+                         f"JSON nested {depth} levels deep; the limit is {MAX_JSON_DEPTH}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -92,7 +130,47 @@ def decode_intake(raw: bytes | None, topic_source: SourceName) -> Decoded | Reje
         if isinstance(unwrapped, Rejection):
             return unwrapped
         payload, source = unwrapped
-    return _validate(payload, source)
+    decoded = _validate(payload, source)
+    return decoded if isinstance(decoded, Rejection) else _in_time(decoded, now, time_window)
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply the JSON in `raw` nests arrays and objects, without parsing it.
+
+    A parser recurses once per level, so a few kilobytes of `[` can exhaust Python's
+    stack; this only counts. Brackets inside strings do not nest, and ordinary events
+    have few brackets in all, so most of them are answered by one count.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return 0
+    depth = deepest = 0
+    for bracket in _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS):
+        if bracket in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _in_time(decoded: Decoded, now: datetime | None, window: timedelta) -> Decoded | Rejection:
+    """The event, if it happened within `window` of `now`; else an `invalid_value`."""
+    occurred = decoded.event.occurred_at
+    now = now or datetime.now(UTC)
+    if abs(occurred - now) <= window:  # aware datetimes: subtraction cannot overflow
+        return decoded
+    return Rejection(
+        RejectReason.INVALID_VALUE,
+        f"occurred_at {occurred.isoformat()} is more than {window.days} days from now "
+        f"({now:%Y-%m-%d})",
+        decoded.event.event_id,
+    )
+
+
+def content_sha256(event: IntakeEvent) -> str:
+    """Hash of an event's validated content: the same for every delivery of the same
+    event, bare or wrapped, whatever its key order or spacing."""
+    return hashlib.sha256(event.__pydantic_serializer__.to_json(event)).hexdigest()
 
 
 def _unwrap_cloudevent(payload: dict[str, Any]) -> tuple[dict[str, Any], SourceName] | Rejection:
@@ -148,6 +226,9 @@ def _reason_of(exc: ValidationError) -> RejectReason:
         return RejectReason.MISSING_FIELD
     if any("summary or transcript is required" in str(e.get("msg")) for e in errors):
         return RejectReason.MISSING_FIELD
+    if any(BLANK_TEXT in str(e.get("msg")) or (
+            e["type"] == "string_too_short" and _field(e) in _TEXT_FIELDS) for e in errors):
+        return RejectReason.EMPTY_TEXT
     return RejectReason.INVALID_SHAPE
 
 
@@ -178,17 +259,26 @@ def dead_letter(
     offset: int,
     now: datetime | None = None,
 ) -> DeadLetter:
-    """The dead-letter record for a rejected input, carrying its original bytes."""
+    """The dead-letter record for a rejected input, carrying its original bytes (their
+    first `DEAD_LETTER_ORIGINAL_BYTES` when larger, so the record fits the broker)."""
+    raw = raw or b""
+    kept = raw[:DEAD_LETTER_ORIGINAL_BYTES]
     return DeadLetter(
         reason=rejection.reason,
-        error=rejection.error,
+        error=rejection.error[:DEAD_LETTER_ERROR_CHARS],
+        stage=rejection.stage,
+        exception_type=rejection.exception_type,
         source_topic=topic,
         source_partition=partition,
         source_offset=offset,
-        source_key_b64=base64.b64encode(key).decode() if key is not None else None,
-        original_b64=base64.b64encode(raw or b"").decode(),
-        original_size=len(raw or b""),
+        source_key_b64=base64.b64encode(key[:1024]).decode() if key is not None else None,
+        original_b64=base64.b64encode(kept).decode(),
+        original_size=len(raw),
+        original_truncated=len(kept) < len(raw),
+        original_sha256=hashlib.sha256(raw).hexdigest(),
         event_id=rejection.event_id,
+        content_sha256=rejection.content_sha256,
+        earlier_content_sha256=rejection.earlier_content_sha256,
         rejected_at=now or datetime.now(UTC),
     )
 

@@ -32,7 +32,9 @@ _LINES = {"power": "95598", "telecom": "10000", "banking": "95588", "insurance":
           "healthcare": "12320", "logistics": "95338", "general": "12345"}
 _TIERS = ["standard"] * 16 + ["silver", "gold", "diamond", "vip", "key_account"]
 #: Every reason the intake refuses an event for, in turn.
-MALFORMED_KINDS = [r for r in RejectReason if r is not RejectReason.UNKNOWN_CASE]
+#: Every way intake refuses an event, except the two no upstream event can cause alone.
+MALFORMED_KINDS = [r for r in RejectReason
+                   if r not in (RejectReason.UNKNOWN_CASE, RejectReason.PROCESSING_ERROR)]
 
 
 @lru_cache(maxsize=1)
@@ -91,6 +93,8 @@ class DemoGenerator:
         r = self._random.random()
         if r < self.malformed_share:
             kind = MALFORMED_KINDS[self.tally.malformed_total % len(MALFORMED_KINDS)]
+            if kind is RejectReason.CONFLICTING_DUPLICATE and not self._sent_valid:
+                kind = RejectReason.NOT_JSON  # nothing to reuse an id of yet
             event = self._malformed(kind)
             self.tally.malformed[kind.value] += 1
         elif r < self.malformed_share + self.duplicate_share and self._sent_valid:
@@ -159,10 +163,27 @@ class DemoGenerator:
 
     # -- malformed events -----------------------------------------------------------
     def _malformed(self, kind: RejectReason) -> GeneratedEvent:
+        if kind is RejectReason.CONFLICTING_DUPLICATE:  # an id reused for another text
+            original = self._random.choice(self._sent_valid)
+            payload = json.loads(original.value)
+            event = payload["data"] if "specversion" in payload else payload
+            event["summary" if "summary" in event else "body"] = "另一张工单：" + \
+                self._random.choice(self._texts)["text"]
+            return GeneratedEvent(original.source, original.key, _dump(payload), malformed=kind)
         source, payload = self._payload(self.tally.total)
         key = str(payload["event_id"]).encode()
         text_field = "summary" if source == "callcenter" else "body"
         match kind:
+            case RejectReason.TOO_DEEP:
+                payload["attachments"] = json.loads("[" * 64 + "]" * 64)
+                value = _dump(payload)
+            case RejectReason.INVALID_VALUE:
+                payload["occurred_at"] = self._random.choice(
+                    ["9999-12-31T23:59:59+00:00", "1900-01-01T00:00:00+08:00"])
+                value = _dump(payload)
+            case RejectReason.EMPTY_TEXT:
+                payload[text_field] = self._random.choice(["", "   ", "\u3000\n"])
+                value = _dump(payload)
             case RejectReason.NOT_UTF8:
                 value = b"\xff\xfe" + _dump(payload).decode().encode("gb18030")
             case RejectReason.NOT_JSON:

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from complaints.schemas.intake import EVENT_TIME_WINDOW
+
 #: Consumer fetch wait (ms): low enough for the embedded broker's latency, harmless on Kafka.
 DEFAULT_FETCH_MAX_WAIT_MS = 50
 
@@ -82,6 +84,11 @@ class Settings(BaseSettings):
     dedup_ttl_s: int = Field(
         default=14 * 24 * 3600, ge=60, description="How long event ids are remembered."
     )
+    event_time_window_days: int = Field(
+        default=EVENT_TIME_WINDOW.days, ge=1, le=3_660_000,
+        description="How far from now an event's `occurred_at` may lie, either way; "
+        "further is dead-lettered as `invalid_value`.",
+    )
 
     rules_path: Path | None = Field(default=None, description="Your rule pack (YAML).")
     routes_path: Path | None = Field(default=None, description="Your routing table (YAML).")
@@ -104,6 +111,11 @@ class Settings(BaseSettings):
     web_host: str = Field(default="127.0.0.1")
     log_level: Literal["debug", "info", "warn", "error"] = "info"
     log_json: bool = Field(default=False, description="Structured JSON logs.")
+    cli_timeout_s: float = Field(
+        default=10.0, gt=0, le=3600,
+        description="How long a command waits for Redis or Kafka to answer before it says "
+        "so in one line and exits 2 (the workers wait outages out instead).",
+    )
     data_dir: Path = Field(
         default=Path(os.environ.get("TMPDIR", "/tmp")) / "complaints-data",
         description="Scratch space of a worker (Faust's table state).",

@@ -158,55 +158,68 @@ def _packed_by_hiredis(connection_class: type) -> type:
 
 
 class SeenEvents:
-    """Event ids already turned into complaints, remembered for `ttl_s` seconds."""
+    """Event ids already turned into complaints, with a hash of their content, remembered
+    for `ttl_s` seconds: a redelivery is dropped, a reused id with other content is not."""
 
     def __init__(self, client: "aioredis.Redis", prefix: str, ttl_s: int) -> None:
         self.client = client
         self._prefix = prefix
         self._ttl_s = ttl_s
         self._remember = client.register_script(_REMEMBER)
-        #: Events of batches published but not yet remembered: seen, for the next batch.
-        self._publishing: set[str] = set()
+        #: Events of batches published but not yet remembered, with their content hash:
+        #: seen, for the next batch.
+        self._publishing: dict[str, str] = {}
 
     def key(self, source: str, event_id: str) -> str:
         return f"{self._prefix}:seen:{source}:{event_id}"
 
-    def publishing(self, keys: Iterable[str]) -> None:
-        """These events' complaints are on their way: count them as seen until
-        `published`, so that a repeat in the next batch is dropped meanwhile."""
-        self._publishing.update(keys)
+    def publishing(self, contents: Mapping[str, str]) -> None:
+        """These events' complaints are on their way: count them as seen (with these
+        content hashes) until `published`, so a repeat in the next batch is dropped."""
+        self._publishing.update(contents)
 
     def published(self, keys: Iterable[str]) -> None:
         """Remembered in Redis (or given up, to be redelivered): Redis answers again."""
-        self._publishing.difference_update(keys)
+        for key in keys:
+            self._publishing.pop(key, None)
 
-    async def which_seen(self, keys: Sequence[str]) -> list[bool]:
-        """For each key, whether its event was already accepted (or is being published)."""
+    async def earlier(self, keys: Sequence[str]) -> list[str | None]:
+        """For each key, None if its event was never accepted, else the content hash it
+        was accepted with ("" when remembered without one)."""
         if not keys:
             return []
 
-        async def read() -> list[bool]:
+        async def read() -> list[str | None]:
             values = await self.client.mget(list(keys))
-            return [v is not None or k in self._publishing
+            return [self._publishing.get(k, _content_of(v))
                     for k, v in zip(keys, values, strict=True)]
 
         return await until_redis_answers(read, "checking seen events")
 
-    async def remember(self, case_by_key: Mapping[str, str]) -> None:
+    async def remember(self, accepted: Mapping[str, tuple[str, str]]) -> None:
         """Mark events as accepted (after their complaints were published)."""
         batch = RedisBatch(self.client)
-        self.remember_in(batch, case_by_key)
+        self.remember_in(batch, accepted)
         await batch.run("remembering seen events")
 
-    def remember_in(self, batch: RedisBatch, case_by_key: Mapping[str, str]) -> None:
-        """`remember`, as part of a batch of Redis calls: one command for all events."""
-        if case_by_key:
-            pairs = json.dumps(list(case_by_key.items()), ensure_ascii=False,
-                               separators=(",", ":"))
+    def remember_in(self, batch: RedisBatch, accepted: Mapping[str, tuple[str, str]]) -> None:
+        """`remember`, as part of a batch of Redis calls: one command for all events.
+        `accepted`: seen key → (case id, content hash)."""
+        if accepted:
+            pairs = json.dumps([[key, f"{case_id} {content}"]
+                                for key, (case_id, content) in accepted.items()],
+                               ensure_ascii=False, separators=(",", ":"))
             batch.script(self._remember, [], [str(self._ttl_s), pairs])
 
 
-# ARGV: ttl_s, JSON [[seen key, case id], …]: SET each key to its case id, expiring.
+def _content_of(value: bytes | None) -> str | None:
+    """The content hash of a remembered event ("case-id hash"; "" for a bare case id)."""
+    if value is None:
+        return None
+    return value.partition(b" ")[2].decode()
+
+
+# ARGV: ttl_s, JSON [[seen key, "case-id content-hash"], …]: SET each, expiring.
 _REMEMBER = """
 for _, pair in ipairs(cjson.decode(ARGV[2])) do
   redis.call('SET', pair[1], pair[2], 'EX', ARGV[1])

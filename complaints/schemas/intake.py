@@ -7,9 +7,17 @@ Unknown fields are refused so that a producer's typo is caught at the edge, not
 discovered weeks later as a silently empty column.
 """
 
+from datetime import timedelta
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from complaints.schemas.codes import Channel, CustomerSegment, CustomerTier, Industry
 
@@ -18,6 +26,16 @@ from complaints.schemas.codes import Channel, CustomerSegment, CustomerTier, Ind
 MAX_TEXT_CHARS = 20_000
 #: Largest raw event accepted from a topic, in bytes.
 MAX_EVENT_BYTES = 256 * 1024
+#: Deepest nesting of JSON arrays and objects accepted (a CloudEvent around a web
+#: event with attachments nests 4 levels). Deeper input is dead-lettered as
+#: ``too_deep`` before it is parsed.
+MAX_JSON_DEPTH = 32
+#: How far from now an event's ``occurred_at`` may lie, either way, unless configured
+#: otherwise (``COMPLAINTS_EVENT_TIME_WINDOW_DAYS``). Further is ``invalid_value``.
+EVENT_TIME_WINDOW = timedelta(days=5 * 366)
+#: The error of a text that is there but blank (dead-lettered as ``empty_text``, as is a
+#: text that only normalisation empties: markup, zero-width characters).
+BLANK_TEXT = "the text is blank"
 
 
 class CustomerRef(BaseModel):
@@ -113,8 +131,10 @@ class CallCenterEvent(_IntakeEvent):
 
     @model_validator(mode="after")
     def _has_text(self) -> "CallCenterEvent":
-        if not (self.summary or "").strip() and not (self.transcript or "").strip():
+        if self.summary is None and self.transcript is None:
             raise ValueError("summary or transcript is required")
+        if not (self.summary or "").strip() and not (self.transcript or "").strip():
+            raise ValueError(BLANK_TEXT)
         return self
 
 
@@ -132,12 +152,22 @@ class WebEvent(_IntakeEvent):
     )
     attachments: list[Attachment] = Field(default_factory=list, max_length=20)
 
+    @field_validator("body")
+    @classmethod
+    def _not_blank(cls, body: str) -> str:
+        if not body.strip():
+            raise ValueError(BLANK_TEXT)
+        return body
+
 
 IntakeEvent = CallCenterEvent | WebEvent
 SourceName = Literal["callcenter", "web"]
 
 __all__ = [
+    "BLANK_TEXT",
+    "EVENT_TIME_WINDOW",
     "MAX_EVENT_BYTES",
+    "MAX_JSON_DEPTH",
     "MAX_TEXT_CHARS",
     "Attachment",
     "CallCenterEvent",

@@ -63,6 +63,18 @@ def test_cloudevent_envelope_is_unwrapped_and_its_type_picks_the_model() -> None
         (raw({**WEB, "customer": {"tier": "platinum"}}), RejectReason.INVALID_SHAPE),
         (raw({**WEB, "occurred_at": "yesterday"}), RejectReason.INVALID_SHAPE),
         (raw({**WEB, "unexpected": 1}), RejectReason.INVALID_SHAPE),
+        (b"[" * 100_000 + b"]" * 100_000, RejectReason.TOO_DEEP),
+        (raw({**WEB, "deep": json.loads("[" * 40 + "]" * 40)}), RejectReason.TOO_DEEP),
+        (raw({"specversion": "1.0", "id": "1", "source": "/x", "type": "t",
+              "data": {"a": [{"b": [{"c": [{}]}]}] * 2} | {"d": "[" * 50}}),
+         RejectReason.UNKNOWN_TYPE),  # brackets inside strings do not nest
+        (raw({**WEB, "occurred_at": "9999-12-31T23:59:59+00:00"}), RejectReason.INVALID_VALUE),
+        (raw({**WEB, "occurred_at": "0001-01-01T00:00:00+00:00"}), RejectReason.INVALID_VALUE),
+        (raw({"specversion": "1.0", "id": "ce-far", "source": "/x",
+              "type": "cn.complaints.intake.web.v1", "time": "9999-12-31T23:59:59Z",
+              "data": {"form_id": "F", "body": "停电"}}), RejectReason.INVALID_VALUE),
+        (raw({**WEB, "body": ""}), RejectReason.EMPTY_TEXT),
+        (raw({**CALL, "summary": " \n\t "}), RejectReason.EMPTY_TEXT),
     ],
 )
 def test_invalid_input_is_rejected_with_its_reason(payload: bytes, reason: RejectReason) -> None:
@@ -71,6 +83,18 @@ def test_invalid_input_is_rejected_with_its_reason(payload: bytes, reason: Rejec
     assert isinstance(result, Rejection)
     assert result.reason == reason
     assert result.error
+
+
+def test_the_time_window_is_measured_from_now_and_can_be_set() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    assert isinstance(decode_intake(raw(WEB), "web", now=now), Decoded)
+    later = decode_intake(raw(WEB), "web", now=now + timedelta(days=40),
+                          time_window=timedelta(days=30))
+    assert isinstance(later, Rejection)
+    assert later.reason == RejectReason.INVALID_VALUE
+    assert "occurred_at" in later.error
 
 
 def test_rejection_keeps_the_event_id_when_it_can_be_read() -> None:
@@ -88,6 +112,38 @@ def test_dead_letter_carries_original_bytes_and_position() -> None:
     assert base64.b64decode(letter.source_key_b64 or "") == b"k1"
     assert (letter.source_topic, letter.source_partition, letter.source_offset) == (
         "complaints.intake.web.v1", 3, 42)
+
+
+def test_a_dead_letter_of_a_huge_input_keeps_its_beginning_its_hash_and_says_so() -> None:
+    import hashlib
+
+    from complaints.pipeline.codec import DEAD_LETTER_ORIGINAL_BYTES
+
+    original = b"x" * (DEAD_LETTER_ORIGINAL_BYTES * 3)
+    result = decode_intake(original, "web")
+    assert isinstance(result, Rejection)
+    letter = dead_letter(result, original, b"k" * 5000, "complaints.intake.web.v1", 0, 7)
+    assert letter.original_truncated
+    assert letter.original_size == len(original)
+    assert base64.b64decode(letter.original_b64) == original[:DEAD_LETTER_ORIGINAL_BYTES]
+    assert letter.original_sha256 == hashlib.sha256(original).hexdigest()
+    assert len(letter.model_dump_json()) < 512 * 1024  # fits a producer batch and the broker
+
+
+def test_a_small_input_is_kept_whole_in_its_dead_letter() -> None:
+    result = decode_intake(b"not json", "web")
+    assert isinstance(result, Rejection)
+    letter = dead_letter(result, b"not json", None, "complaints.intake.web.v1", 0, 1)
+    assert not letter.original_truncated
+    assert base64.b64decode(letter.original_b64) == b"not json"
+
+
+def test_a_processing_error_names_the_stage_and_the_exception_in_one_short_line() -> None:
+    rejection = Rejection.of_failure("intake", OverflowError("date value out of range\n" * 99))
+    assert rejection.reason == RejectReason.PROCESSING_ERROR
+    assert (rejection.stage, rejection.exception_type) == ("intake", "OverflowError")
+    assert "\n" not in rejection.error
+    assert len(rejection.error) < 400
 
 
 def test_outbound_events_round_trip_through_the_cloudevents_envelope() -> None:

@@ -18,17 +18,17 @@ from complaints.pipeline.embedded import EmbeddedServices
 from complaints.pipeline.store import RecentCases, RedisBatch, SeenEvents, StageCounters, connect
 
 
-def _scenario(services: EmbeddedServices) -> list[list[bool]]:
-    async def run() -> list[list[bool]]:
+def _scenario(services: EmbeddedServices) -> list[list[str | None]]:
+    async def run() -> list[list[str | None]]:
         client = connect(services.redis_url)
         seen = SeenEvents(client, f"t{uuid.uuid4().hex[:8]}", ttl_s=60)
         first, second, third = (seen.key("web", f"W-{n}") for n in (1, 2, 3))
-        answers = [await seen.which_seen([first, second, third])]
-        seen.publishing([first, second])
-        answers.append(await seen.which_seen([first, second, third]))
-        await seen.remember({first: "C1"})
+        answers = [await seen.earlier([first, second, third])]
+        seen.publishing({first: "h1", second: "h2"})
+        answers.append(await seen.earlier([first, second, third]))
+        await seen.remember({first: ("C1", "h1")})
         seen.published([first, second])  # first remembered; second given up
-        answers.append(await seen.which_seen([first, second, third]))
+        answers.append(await seen.earlier([first, second, third]))
         await client.aclose()
         return answers
 
@@ -38,11 +38,25 @@ def _scenario(services: EmbeddedServices) -> list[list[bool]]:
 def test_an_event_on_its_way_counts_as_seen_until_remembered_or_given_up(
         services: EmbeddedServices) -> None:
     before, publishing, after = _scenario(services)
-    assert before == [False, False, False]
-    assert publishing == [True, True, False]
-    # Remembered: Redis says seen. Given up (its batch failed): seen no more, so its
-    # redelivery makes the complaint.
-    assert after == [True, False, False]
+    assert before == [None, None, None]
+    assert publishing == ["h1", "h2", None]  # seen, with the content they were taken with
+    # Remembered: Redis says seen, with its content hash. Given up (its batch failed):
+    # seen no more, so its redelivery makes the complaint.
+    assert after == ["h1", None, None]
+
+
+def test_an_event_remembered_before_content_hashes_counts_as_seen_with_unknown_content(
+        services: EmbeddedServices) -> None:
+    async def run() -> list[str | None]:
+        client = connect(services.redis_url)
+        seen = SeenEvents(client, f"t{uuid.uuid4().hex[:8]}", ttl_s=60)
+        key = seen.key("web", "W-old")
+        await client.set(key, "C20261101-ABCDEF")  # how earlier versions remembered it
+        answer = await seen.earlier([key])
+        await client.aclose()
+        return answer
+
+    assert asyncio.run(run()) == [""]  # seen; its content cannot be compared
 
 
 def test_an_intake_batch_sent_again_after_a_lost_reply_counts_and_lists_nothing_twice(
@@ -70,21 +84,21 @@ def test_an_intake_batch_sent_again_after_a_lost_reply_counts_and_lists_nothing_
 
 def test_a_batch_the_broker_does_not_confirm_is_not_remembered_and_its_events_come_again(
         services: EmbeddedServices) -> None:
-    async def run() -> tuple[list[bool], list[bool]]:
+    async def run() -> tuple[list[str | None], list[str | None]]:
         client = connect(services.redis_url)
         seen = SeenEvents(client, f"t{uuid.uuid4().hex[:8]}", ttl_s=60)
         key = seen.key("web", "W-9")
         refused: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         refused.set_exception(KafkaError("broker refused the batch"))
-        seen.publishing([key])
-        published = PublishedBatch([refused], {key: "C9"}, [], [], Counter())
-        during = await seen.which_seen([key])
+        seen.publishing({key: "h9"})
+        published = PublishedBatch([refused], {key: ("C9", "h9")}, [], [], Counter())
+        during = await seen.earlier([key])
         with pytest.raises(KafkaError):
             await published.confirm(SimpleNamespace(seen=seen))  # type: ignore[arg-type]
-        after = await seen.which_seen([key])
+        after = await seen.earlier([key])
         await client.aclose()
         return during, after
 
     during, after = asyncio.run(run())
-    assert during == [True]
-    assert after == [False]  # redelivered, it makes its complaint
+    assert during == ["h9"]
+    assert after == [None]  # redelivered, it makes its complaint
