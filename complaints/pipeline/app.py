@@ -11,7 +11,7 @@ import faust
 from complaints.agents import intake, recovery
 from complaints.agents.route import RouteDeps
 from complaints.classifier import PackReloader, default_pack_path
-from complaints.pipeline import store, web
+from complaints.pipeline import readiness, store, web
 from complaints.pipeline.cases import CaseStore
 from complaints.pipeline.clock import RedisClock, SystemClock
 from complaints.pipeline.delivery import deliver_promptly, tune_consumer
@@ -129,7 +129,8 @@ def build_app(settings: Settings) -> faust.App:
         return bool(await redis.ping())
 
     web.attach_web(app, settings, overview=lambda: overview(redis, settings),
-                   queue_stats=routing.queues.stats, ready_checks=[redis_answers])
+                   queue_stats=routing.queues.stats,
+                   ready_checks=[redis_answers, readiness.broker_check(app)])
     return app
 
 

@@ -4,11 +4,18 @@ Starts the embedded broker and Redis (unless Kafka/Redis are configured), create
 topics, starts worker processes — the same `complaints worker` used in production —
 and, with `--demo`, feeds them realistic traffic from `DemoGenerator`. Everything it
 started is stopped on exit, on Ctrl-C and on errors.
+
+A worker that exits on its own — a crash, a SIGKILL, status 70 when a stage stopped it
+with a batch unacknowledged — is restarted after a backoff, and the console says so. The
+embedded broker and Redis keep everything in memory only, so they stay up whatever the
+workers do: stopping them would lose every case. Only Ctrl-C (or SIGTERM) and the end of
+the demo stop the run.
 """
 
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,11 +28,14 @@ from pathlib import Path
 import redis
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from complaints.pipeline import kafka
+from complaints.pipeline.acknowledgements import STAGE_FAILED_EXIT
 from complaints.pipeline.embedded import EmbeddedServices, _die_with_parent, free_port
 from complaints.pipeline.generator import DemoGenerator, Tally
+from complaints.pipeline.lag import measure_lag
 from complaints.pipeline.settings import Settings
 from complaints.pipeline.topics import Topics
 
@@ -72,6 +82,106 @@ class WorkerProcess:
             self.kill()
 
 
+#: Wait before restarting a worker that exited: doubled at each exit that follows a
+#: short run (1 s, 2 s, 4 s …), never longer than `RESTART_MAX_DELAY_S`.
+RESTART_FIRST_DELAY_S = 1.0
+RESTART_MAX_DELAY_S = 30.0
+#: A worker that stayed up this long was healthy: its next exit waits the first delay.
+RESTART_FORGIVEN_AFTER_S = 60.0
+#: Lines of an exited worker's log shown on the console.
+LOG_TAIL_LINES = 5
+
+
+@dataclass
+class RestartBackoff:
+    """Exponential backoff between restarts, forgotten once a worker has stayed up."""
+
+    first_s: float = RESTART_FIRST_DELAY_S
+    max_s: float = RESTART_MAX_DELAY_S
+    forgiven_after_s: float = RESTART_FORGIVEN_AFTER_S
+    exits: int = 0  # exits in a row, each after less than `forgiven_after_s` up
+
+    def delay(self, up_for_s: float) -> float:
+        """The wait before restarting a worker that exited after `up_for_s` seconds."""
+        if up_for_s >= self.forgiven_after_s:
+            self.exits = 0
+        # min() first: 2 ** exits stays small however long a worker keeps failing.
+        delay = min(self.first_s * 2 ** min(self.exits, 16), self.max_s)
+        self.exits += 1
+        return delay
+
+
+def describe_exit(returncode: int) -> str:
+    """How a worker ended, in words an operator can act on."""
+    if returncode < 0:
+        try:
+            return f"was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"was killed by signal {-returncode}"
+    if returncode == STAGE_FAILED_EXIT:
+        return (f"exited with status {returncode} (a stage failed and stopped it, its batch "
+                "unacknowledged)")
+    return f"exited with status {returncode}"
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
+    """The last `lines` non-empty lines of a log file (none if it cannot be read)."""
+    try:
+        with path.open("rb") as log_file:
+            log_file.seek(0, os.SEEK_END)
+            log_file.seek(max(0, log_file.tell() - 16_384))
+            text = log_file.read().decode(errors="replace")
+    except OSError:
+        return []
+    # Faust writes terminal control sequences even to a file; they would garble the console.
+    text = _CONTROL.sub("", text)
+    return [line for line in text.splitlines() if line.strip()][-lines:]
+
+
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass
+class SupervisedWorker:
+    """One worker of `complaints run`, started again (after a backoff) whenever it exits."""
+
+    index: int
+    worker: WorkerProcess
+    backoff: RestartBackoff = field(default_factory=RestartBackoff)
+    restarts: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+    restart_at: float | None = None  # set while an exited worker waits for its restart
+
+    def alive(self) -> bool:
+        return self.worker.alive()
+
+    def supervise(self, now: float, console: Console) -> None:
+        """Notice an exit (and schedule the restart), or start a restart that is due."""
+        process = self.worker.process
+        if process is None or process.poll() is None:
+            return
+        if self.restart_at is None:
+            delay = self.backoff.delay(now - self.started_at)
+            self.restart_at = now + delay
+            console.print(
+                f"[yellow]worker {self.index} {describe_exit(process.returncode)}; "
+                f"restarting in {delay:.0f} s (restart {self.restarts + 1})[/]; "
+                f"log {escape(str(self.worker.log_path))}", highlight=False)
+            for line in log_tail(self.worker.log_path):
+                console.print(f"  [dim]{escape(line)}[/]", highlight=False)
+        elif now >= self.restart_at:
+            self.restarts += 1
+            with self.worker.log_path.open("a", encoding="utf-8") as log_file:
+                log_file.write(f"--- complaints run: restart {self.restarts} of worker "
+                               f"{self.index} ---\n")
+            self.worker.start()
+            self.started_at, self.restart_at = now, None
+            assert self.worker.process is not None
+            console.print(f"worker {self.index} started again (pid "
+                          f"{self.worker.process.pid}, restart {self.restarts})",
+                          highlight=False)
+
+
 def worker_env(bootstrap: str, redis_url: str, settings: Settings) -> dict[str, str]:
     """Environment for a worker child: where the servers are, and a free web port."""
     return {
@@ -106,6 +216,7 @@ class RunReport:
     tally: Tally | None = None
     elapsed_s: float = 0.0
     complete: bool = True
+    restarts: int = 0  # worker restarts, all workers together
 
     def count(self, name: str) -> int:
         return self.counters.get(name, 0)
@@ -126,8 +237,8 @@ def run_pipeline(settings: Settings, *, demo: bool, events: int | None, duration
         topics = Topics.for_prefix(settings.topic_prefix)
         kafka.run(kafka.create_topics(run_settings, topics.all()))
         procs = [
-            WorkerProcess(worker_env(bootstrap, redis_url, settings),
-                          workdir / f"worker-{i}.log").start()
+            SupervisedWorker(i, WorkerProcess(worker_env(bootstrap, redis_url, settings),
+                                              workdir / f"worker-{i}.log").start())
             for i in range(workers)
         ]
         console.print(f"Started {workers} worker(s); logs in {workdir}")
@@ -140,11 +251,11 @@ def run_pipeline(settings: Settings, *, demo: bool, events: int | None, duration
                                       duration_s, rate, console))
         finally:
             for proc in procs:
-                proc.stop()
+                proc.worker.stop()
 
 
 async def _drive(settings: Settings, redis_url: str, topics: Topics,
-                 procs: list[WorkerProcess], demo: bool, events: int | None,
+                 procs: list[SupervisedWorker], demo: bool, events: int | None,
                  duration_s: float | None, rate: float, console: Console) -> RunReport:
     report = RunReport()
     stats = redis.Redis.from_url(redis_url)
@@ -178,13 +289,18 @@ async def _drive(settings: Settings, redis_url: str, topics: Topics,
                 report.counters = {k.decode(): int(v)
                                    for k, v in stats.hgetall(stats_key).items()}
                 report.elapsed_s = now - started
-                live.update(progress_view(report, procs, publishing))
-                if not any(p.alive() for p in procs):
-                    console.print("[red]all workers exited; see their logs[/]")
-                    report.complete = False
-                    break
+                for proc in procs:
+                    proc.supervise(now, live.console)
+                report.restarts = sum(p.restarts for p in procs)
+                live.update(progress_view(report, procs, publishing, demo=demo))
+                # An exited worker is restarted, never a reason to stop: the servers keep
+                # the pipeline's state only while this run lasts.
                 if demo and not publishing:
-                    if report.count("intake.read") >= report.published:
+                    # Events redelivered after a restart are read (and counted) again, so
+                    # the count alone may arrive early: every intake event must also be
+                    # committed, which a worker does only once its outputs are safe.
+                    if (report.count("intake.read") >= report.published
+                            and await _intake_committed(settings, topics)):
                         break
                     if drained_at is not None and now - drained_at > 120:
                         report.complete = False
@@ -193,11 +309,28 @@ async def _drive(settings: Settings, redis_url: str, topics: Topics,
     finally:
         await producer.stop()
         stats.close()
+        if not console.is_terminal:
+            console.line()  # Live ends its last frame with a newline only on a terminal
+        if report.restarts:
+            console.print(f"worker restarts: {report.restarts} ("
+                          + ", ".join(f"worker {p.index}: {p.restarts}" for p in procs
+                                      if p.restarts) + ")", highlight=False)
     report.tally = generator.tally if generator else None
     return report
 
 
-def progress_view(report: RunReport, procs: list[WorkerProcess], publishing: bool) -> Group:
+async def _intake_committed(settings: Settings, topics: Topics) -> bool:
+    """Whether the workers' group has committed every intake event."""
+    intake = set(topics.intake())
+    try:
+        rows = await measure_lag(settings)
+    except Exception:  # the broker is away for a moment: not known to be done
+        return False
+    return all(row.lag == 0 for row in rows if row.topic in intake)
+
+
+def progress_view(report: RunReport, procs: list[SupervisedWorker],
+                  publishing: bool, *, demo: bool = True) -> Group:
     """The live table: events per stage, dead-lettered, duplicates, rates."""
     elapsed = max(report.elapsed_s, 1e-6)
     table = Table(title="complaint pipeline", show_edge=False)
@@ -223,6 +356,7 @@ def progress_view(report: RunReport, procs: list[WorkerProcess], publishing: boo
     for name, value in categories[:8]:
         cats.add_row(name, f"{value:,}")
     alive = sum(p.alive() for p in procs)
-    status = "publishing" if publishing else "draining"
-    footer = f"{alive}/{len(procs)} workers up · {status} · {report.elapsed_s:.1f}s"
+    status = "publishing" if publishing else "draining" if demo else "running"
+    footer = (f"{alive}/{len(procs)} workers up · {report.restarts} restart(s) · {status}"
+              f" · {report.elapsed_s:.1f}s")
     return Group(table, cats, footer)

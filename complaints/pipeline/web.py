@@ -33,6 +33,8 @@ QUEUE_BREACHES = Gauge(
     "complaints_queue_breaches", "Waiting cases already past their due time.", ["queue"]
 )
 DASHBOARD = Path(__file__).with_name("dashboard.html")
+#: How often the queue and lag gauges are refreshed.
+GAUGE_INTERVAL_S = 5.0
 
 Overview = Callable[[], Awaitable[dict[str, Any]]]
 QueueStatsReader = Callable[[], Awaitable[Mapping[str, QueueStats]]]
@@ -60,6 +62,8 @@ def attach_web(app: faust.App, settings: Settings, overview: Overview,
 
     @app.page("/ready")
     async def ready(web: View, request: Request) -> Response:
+        """503 unless the worker has partitions and every dependency answers (Redis, the
+        broker: Faust keeps its assignment through a broker outage, `readiness.py`)."""
         checks = {"partitions_assigned": not app.rebalancing and bool(
             app.consumer.assignment())}
         for check in ready_checks:
@@ -75,13 +79,25 @@ def attach_web(app: faust.App, settings: Settings, overview: Overview,
     async def api_overview(web: View, request: Request) -> Response:
         return web.json(await overview())
 
-    @app.timer(interval=5.0)
+    failing = False  # whether the last refresh failed: one warning per outage, not per tick
+
+    @app.timer(interval=GAUGE_INTERVAL_S)
     async def refresh_gauges() -> None:
         """Queue and lag gauges, so a scrape always finds recent values."""
+        nonlocal failing
         try:
             await refresh()
-        except Exception as exc:  # a dependency may be away for a moment; next tick
-            log.warning("could not refresh gauges: %s", exc)
+        except Exception as exc:  # a dependency may be away for a while; next tick
+            if not failing:
+                log.warning("could not refresh gauges: %s (retrying every %.0f s; quiet "
+                            "until it works again)", exc, GAUGE_INTERVAL_S)
+            else:
+                log.debug("could not refresh gauges: %s", exc)
+            failing = True
+        else:
+            if failing:
+                log.info("gauges refreshed again")
+            failing = False
 
     async def refresh() -> None:
         for name, stats in (await queue_stats()).items():

@@ -139,7 +139,8 @@ def test_worker_health_ready_and_metrics_endpoints(pipeline: PipelineUnderTest) 
         time.sleep(0.5)
     status, body = get("/ready")
     assert status == 200, body
-    assert json.loads(body)["checks"] == {"partitions_assigned": True, "redis_answers": True}
+    assert json.loads(body)["checks"] == {"partitions_assigned": True, "redis_answers": True,
+                                          "broker_answers": True}
     assert get("/health") == (200, '{"status":"ok"}')
     status, metrics = get("/metrics")
     assert status == 200
