@@ -59,7 +59,7 @@ def test_queues_lists_every_desk_with_depth_and_breaches(
 ) -> None:
     two_days_ago = datetime.now(UTC) - timedelta(days=2)
     routed(services, prefix, table, [make_complaint(received_at=two_days_ago),
-                                     make_complaint()])
+                                     make_complaint(received_at=datetime.now(UTC))])
     result = desk(services, prefix, "queues", "--json")
     assert result.exit_code == 0, result.output
     rows = {row["queue"]: row for row in json.loads(result.output)}
