@@ -5,6 +5,7 @@ Read top to bottom: settings → app → topics → shared resources → stages.
 
 import gc
 import logging
+from datetime import timedelta
 
 import faust
 
@@ -102,6 +103,7 @@ def build_app(settings: Settings) -> faust.App:
             batch_size=settings.batch_size,
             batch_window_s=settings.batch_window_s,
             mask_outbound_pii=settings.mask_outbound_pii,
+            time_window=timedelta(days=settings.event_time_window_days),
         ))
     if settings.runs("recovery"):
         recovery.attach(app, recovery.RecoveryDeps(
