@@ -7,12 +7,14 @@
 
 `act` publishes a `HandlerAction` on `complaints.actions.v1` (as an upstream desk system
 would) and waits for the recovery stage's verdict: it exits 0 when the action was
-accepted, 1 when it was rejected (the reason is printed), 2 on errors.
+accepted, 1 when it was rejected (the reason is printed), 2 on errors — among them an
+invalid `--actor`, and Redis or Kafka not answering within `COMPLAINTS_CLI_TIMEOUT_S`.
+Everything shown comes from handlers and customers, so it goes through `terminal_safe`.
 """
 
 import asyncio
+import contextlib
 import getpass
-import json
 import os
 import sys
 import time
@@ -25,10 +27,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from complaints.pipeline.explain import terminal_safe as safe
+from complaints.pipeline.logs import json_text
+
 if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
     from complaints.pipeline.settings import Settings
 
-console = Console()
+console = Console(emoji=False)
 
 CaseId = Annotated[str, typer.Argument(help="Case id, e.g. C20261124-5F1A9C03D2.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON.")]
@@ -57,16 +64,19 @@ def act(
     """Record a handler action on a case; exits 1 if the lifecycle rejects it."""
     from pydantic import ValidationError
 
-    from complaints.pipeline.cli import UserError
+    from complaints.pipeline.cli import UserError, checked_name
     from complaints.pipeline.settings import load_settings
     from complaints.schemas.case import HandlerAction
 
     settings = load_settings()
+    who = checked_name(actor or os.environ.get("COMPLAINTS_HANDLER") or getpass.getuser(),
+                       "--actor")
+    if approved_by is not None:
+        checked_name(approved_by, "--approved-by")
     try:
         command = HandlerAction(
             action_id=f"act-{uuid.uuid4().hex[:16]}", case_id=case, action=action,
-            actor=actor or os.environ.get("COMPLAINTS_HANDLER") or getpass.getuser(),
-            note=note, amount=Decimal(str(amount)) if amount is not None else None,
+            actor=who, note=note, amount=Decimal(str(amount)) if amount is not None else None,
             satisfaction=satisfaction, approved_by=approved_by, reason=reason,
             new_category=category, new_kind=kind, target_queue=queue,
             issued_at=datetime.now(UTC),
@@ -77,45 +87,33 @@ def act(
         raise UserError(f"{where}: {first['msg']}") from None
     outcome = asyncio.run(_send_and_wait(settings, command, wait))
     if as_json:
-        sys.stdout.write(json.dumps(outcome, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(outcome) + "\n")
     elif outcome["accepted"]:
-        console.print(f"{case}: {action} accepted → [bold]{outcome['state']}[/]")
+        console.print(f"{safe(case)}: {safe(action)} accepted → "
+                      f"[bold]{safe(outcome['state'])}[/]", highlight=False)
         for event in outcome["events"][1:]:
-            console.print(f"  then {event['event_type']}", highlight=False)
+            console.print(f"  then {safe(event['event_type'])}", highlight=False)
     else:
-        console.print(f"{case}: {action} [red]rejected[/]: {outcome['reason']}",
-                      highlight=False)
+        console.print(f"{safe(case)}: {safe(action)} [red]rejected[/]: "
+                      f"{safe(outcome['reason'])}", highlight=False)
     if not outcome["accepted"]:
         raise typer.Exit(1)
 
 
 async def _send_and_wait(settings: "Settings", command: Any, wait_s: float) -> dict[str, Any]:
-    from complaints.pipeline import kafka
     from complaints.pipeline.cases import CaseStore
-    from complaints.pipeline.cli import UserError
-    from complaints.pipeline.codec import encode_cloudevent
-    from complaints.pipeline.store import connect
-    from complaints.pipeline.topics import Topics
-    from complaints.schemas.envelope import HANDLER_ACTION_TYPE
+    from complaints.pipeline.cli import UserError, answered
 
-    client = connect(settings.redis_dsn())
+    client = redis_client(settings)
     store = CaseStore(client, settings.topic_prefix)
     try:
-        if await client.exists(f"{settings.topic_prefix}:case:{command.case_id}") == 0:
+        known = client.exists(f"{settings.topic_prefix}:case:{command.case_id}")
+        if await answered(settings, "redis", known) == 0:
             raise UserError(f"no case {command.case_id}; `complaints queues` lists open work")
-        producer = kafka.producer(settings)
-        await producer.start()
-        try:
-            await producer.send_and_wait(
-                Topics.for_prefix(settings.topic_prefix).actions,
-                key=command.case_id.encode(),
-                value=encode_cloudevent(HANDLER_ACTION_TYPE, command.action_id, command,
-                                        subject=command.case_id))
-        finally:
-            await producer.stop()
+        await answered(settings, "kafka", _publish(settings, command))
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
-            outcome = await store.action_outcome(command.action_id)
+            outcome = await answered(settings, "redis", store.action_outcome(command.action_id))
             if outcome is not None:
                 return outcome
             await asyncio.sleep(0.1)
@@ -125,48 +123,83 @@ async def _send_and_wait(settings: "Settings", command: Any, wait_s: float) -> d
         await client.aclose()
 
 
+async def _publish(settings: "Settings", command: Any) -> None:
+    """Put the action on `complaints.actions.v1`, as an upstream desk system would."""
+    from complaints.pipeline import kafka
+    from complaints.pipeline.codec import encode_cloudevent
+    from complaints.pipeline.topics import Topics
+    from complaints.schemas.envelope import HANDLER_ACTION_TYPE
+
+    producer = kafka.producer(settings)
+    try:
+        await producer.start()
+        await producer.send_and_wait(
+            Topics.for_prefix(settings.topic_prefix).actions,
+            key=command.case_id.encode(),
+            value=encode_cloudevent(HANDLER_ACTION_TYPE, command.action_id, command,
+                                    subject=command.case_id))
+    finally:  # also when the command gave up waiting: stop what was started, briefly
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(producer.stop(), 5)
+
+
+def redis_client(settings: "Settings") -> "aioredis.Redis":
+    """A Redis client for a command: its socket timeouts are the command's own."""
+    import redis.asyncio as aioredis
+
+    timeout = settings.cli_timeout_s
+    return aioredis.Redis.from_url(settings.redis_dsn(), socket_timeout=timeout,
+                                   socket_connect_timeout=timeout)
+
+
 def case(case_id: CaseId, as_json: JsonOption = False) -> None:
     """A case: its state, history, open deadlines, queue and handler."""
-    from complaints.pipeline.cli import UserError
+    from complaints.pipeline.cli import UserError, talk
     from complaints.pipeline.settings import load_settings
 
-    view = asyncio.run(_case_view(load_settings(), case_id))
+    settings = load_settings()
+    view = talk(settings, "redis", _case_view(settings, case_id))
     if view is None:
         raise UserError(f"no case {case_id}")
     if as_json:
-        sys.stdout.write(json.dumps(view, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(view) + "\n")
         return
     snapshot, work = view["case"], view["work_item"]
-    console.print(f"[bold]{case_id}[/] · {snapshot['kind']} · {snapshot['category']} · "
-                  f"{snapshot['severity']} · state [bold]{snapshot['state']}[/]"
-                  f" · round {snapshot['round']}")
-    console.print(f"queue {snapshot['queue']}" + (
-        f" · work item {work['state']}" + (f", held by {work['handler']}"
-                                           if work.get("handler") else "") if work else ""))
+    console.print(f"[bold]{safe(case_id)}[/] · {safe(snapshot['kind'])} · "
+                  f"{safe(snapshot['category'])} · {safe(snapshot['severity'])} · "
+                  f"state [bold]{safe(snapshot['state'])}[/] · round {snapshot['round']}",
+                  highlight=False)
+    held = f", held by {safe(work['handler'])}" if work and work.get("handler") else ""
+    console.print(f"queue {safe(snapshot['queue'])}"
+                  + (f" · work item {safe(work['state'])}{held}" if work else ""),
+                  highlight=False)
     deadlines = Table(title="open deadlines", show_edge=False)
     for column in ("deadline", "due", "warns at", "status"):
         deadlines.add_column(column)
     for d in view["open_deadlines"]:
-        deadlines.add_row(d["name"], d["due_at"], d["warn_at"], d["status"])
+        deadlines.add_row(safe(d["name"]), safe(d["due_at"]), safe(d["warn_at"]),
+                          safe(d["status"]))
     console.print(deadlines)
     history = Table(title="history", show_edge=False)
     for column in ("v", "when", "event", "actor", "state", "detail"):
         history.add_column(column)
     for e in view["history"]:
         detail = e.get("reason") or e.get("note") or ""
-        history.add_row(str(e["version"]), e["occurred_at"], e["event_type"], e["actor"],
-                        f"{e['state_before'] or ''} → {e['state_after']}", detail)
+        history.add_row(str(e["version"]), safe(e["occurred_at"]), safe(e["event_type"]),
+                        safe(e["actor"]),
+                        f"{safe(e['state_before'] or '')} → {safe(e['state_after'])}",
+                        safe(detail))
     console.print(history)
 
 
 async def _case_view(settings: "Settings", case_id: str) -> dict[str, Any] | None:
     from complaints.pipeline.cases import CaseStore
-    from complaints.pipeline.store import connect
     from complaints.pipeline.work_queues import WorkQueues
     from complaints.schemas.case import DeadlineStatus
 
-    client = connect(settings.redis_dsn())
+    client = redis_client(settings)
     try:
+        await client.ping()  # the store waits outages out; a refused connection is news now
         store = CaseStore(client, settings.topic_prefix)
         snapshot = await store.load(case_id)
         if snapshot is None:

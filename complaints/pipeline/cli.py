@@ -1,23 +1,35 @@
 """The `complaints` command: one entry point for operators, handlers and upstream systems.
 
 Errors are one line (what is wrong, how to fix it) and a non-zero exit code, never a
-traceback; `COMPLAINTS_DEBUG=1` shows the traceback when you need it.
+traceback; `COMPLAINTS_DEBUG=1` shows the traceback when you need it. Commands that talk
+to Redis or Kafka give up after `COMPLAINTS_CLI_TIMEOUT_S` with such a line (`answered`).
+Data is printed through `terminal_safe`: customers' and handlers' words are shown, never
+interpreted as markup or terminal control sequences.
 """
 
-import json
-import logging
+import asyncio
 import os
+import re
 import signal
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import click
 import typer
 from rich.console import Console
 
 from complaints.pipeline import case_cli, handler_cli
+from complaints.pipeline.explain import terminal_safe
+from complaints.pipeline.logs import json_text, visible
 from complaints.pipeline.settings import ConfigurationError, load_settings
+
+if TYPE_CHECKING:
+    from complaints.pipeline.settings import Settings
+
+T = TypeVar("T")
 
 app = typer.Typer(
     name="complaints", add_completion=False, no_args_is_help=True,
@@ -25,12 +37,69 @@ app = typer.Typer(
 )
 schemas_app = typer.Typer(help="Event contracts.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
-console = Console()
-err = Console(stderr=True)
+console = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 
 
 class UserError(Exception):
     """A problem the user can fix; printed as one line."""
+
+
+# --- who acts: `--actor`, `--handler`, `--approved-by` ---------------------------------
+def checked_name(value: str, option: str) -> str:
+    """`value` if it is a valid handler name (`HandlerAction.actor`'s pattern), else a
+    `UserError` naming `option`: refused here, before anything is sent."""
+    from complaints.schemas.case import ACTOR_PATTERN
+
+    if re.fullmatch(ACTOR_PATTERN, value):
+        return value
+    raise UserError(f"{option} must be 1-64 letters, digits or . _ @ - "
+                    f"(a login like zhang.wei), not {value!r}")
+
+
+# --- talking to Redis and Kafka: an answer in time, or one clear line ------------------
+Service = Literal["redis", "kafka"]
+
+
+async def answered(settings: "Settings", service: Service, work: Awaitable[T]) -> T:
+    """`work`, which talks to Redis or Kafka, within `COMPLAINTS_CLI_TIMEOUT_S`.
+
+    The pipeline's Redis calls wait outages out (right for a worker, endless for a
+    person at a terminal): no answer in time, a refused connection or a broken one end
+    the command with one line that says where and what to check.
+    """
+    from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    timeout = settings.cli_timeout_s
+    try:
+        return await asyncio.wait_for(work, timeout)
+    except (TimeoutError, RedisTimeoutError, KafkaTimeoutError):
+        where, variable = _address(settings, service)
+        raise UserError(f"{where} did not answer within {timeout:g} s; check {variable}"
+                        ) from None
+    except (RedisConnectionError, KafkaConnectionError, OSError) as exc:
+        where, variable = _address(settings, service)
+        detail = f" ({visible(str(exc))})" if service == "redis" and str(exc) else ""
+        raise UserError(f"cannot reach {where}{detail}; check {variable}") from None
+    except KafkaError as exc:
+        where, _ = _address(settings, service)
+        raise UserError(f"{where}: {type(exc).__name__}: {visible(str(exc))}") from None
+
+
+def _address(settings: "Settings", service: Service) -> tuple[str, str]:
+    """("Redis at host:port", "REDIS_URL"): where the command looked, without secrets."""
+    if service == "kafka":
+        return f"Kafka at {settings.kafka_bootstrap_servers}", "KAFKA_BOOTSTRAP_SERVERS"
+    url = urlsplit(settings.redis_dsn())
+    place = url.path if url.scheme == "unix" else f"{url.hostname}:{url.port or 6379}"
+    return f"Redis at {place}", "REDIS_URL"
+
+
+def talk(settings: "Settings", service: Service, work: Awaitable[T]) -> T:
+    """`asyncio.run` of `answered(settings, service, work)`."""
+    return asyncio.run(answered(settings, service, work))
 
 
 @app.command()
@@ -119,8 +188,10 @@ def worker(
     settings.redis_dsn()
     logs.configure(settings.log_level, settings.log_json)
     faust_app = build_app(settings)
-    faust.Worker(faust_app, loglevel=settings.log_level, quiet=True,
-                 override_logging=False).execute_from_commandline()
+    process = faust.Worker(faust_app, loglevel=settings.log_level, quiet=True,
+                           override_logging=False)
+    process.spinner = None  # it writes cursor escapes to stdout, past the log handler
+    process.execute_from_commandline()
 
 
 @app.command()
@@ -139,7 +210,7 @@ def publish(
     except PublishError as exc:
         raise UserError(str(exc)) from None
     for topic, count in sorted(report.sent.items()):
-        console.print(f"{count:>6}  {topic}")
+        console.print(f"{count:>6}  {terminal_safe(topic)}")
     console.print(f"published {sum(report.sent.values())} events from {len(files)} file(s)")
 
 
@@ -161,7 +232,7 @@ def classify_command(
     if text is not None:
         result = classify(text, pack)
         if as_json:
-            console.print_json(result.model_dump_json())
+            sys.stdout.write(json_text(result.model_dump(mode="json"), indent=2) + "\n")
         else:
             render_classification(console, text, result)
         return
@@ -175,11 +246,10 @@ def classify_command(
             continue
         result = classify(line, pack)
         if as_json:
-            sys.stdout.write(json.dumps(
-                {"text": line, **result.model_dump(mode="json")}, ensure_ascii=False) + "\n")
+            sys.stdout.write(json_text({"text": line, **result.model_dump(mode="json")}) + "\n")
         else:
             console.print(f"{result.category:<16} {result.kind:<10} {result.severity} "
-                          f"{result.industry:<10} {line}")
+                          f"{result.industry:<10} {terminal_safe(line)}", highlight=False)
 
 
 def _default_pack():  # type: ignore[no-untyped-def]
@@ -202,9 +272,10 @@ def evaluate(
     pack = load_pack(rules) if rules else _default_pack()
     report = run_eval(pack, load_labelled(labelled or default_labelled_path()))
     if as_json:
-        console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
-    else:
-        console.print(render(report))
+        sys.stdout.write(json_text(report.to_dict(), indent=2) + "\n")
+    else:  # plain text with the pack's version and labels in it: shown, not interpreted
+        console.print("\n".join(terminal_safe(line, markup=False)
+                                for line in render(report).splitlines()), markup=False)
 
 
 @app.command()
@@ -213,7 +284,6 @@ def lag(
     watch: Annotated[bool, typer.Option(help="Refresh every 2 seconds until Ctrl-C.")] = False,
 ) -> None:
     """Consumer-group lag per topic and partition (committed, end, lag)."""
-    import asyncio
     import time
 
     from rich.live import Live
@@ -223,24 +293,25 @@ def lag(
 
     settings = load_settings()
     settings.bootstrap_list()
+    safe = terminal_safe
 
     def table() -> Table:
-        rows = asyncio.run(measure_lag(settings))
+        rows = talk(settings, "kafka", measure_lag(settings))
         view = Table(show_edge=False)
         for column in ("group", "topic", "partition", "committed", "end", "lag"):
             view.add_column(column, justify="right" if column != "topic" else "left")
         for r in rows:
-            view.add_row(r.group, r.topic, str(r.partition),
+            view.add_row(safe(r.group), safe(r.topic), str(r.partition),
                          "-" if r.committed is None else str(r.committed), str(r.end),
                          str(r.lag))
         for name, value in totals(rows)["topics"].items():
-            view.add_row("", f"total {name}", "", "", "", str(value), style="bold")
+            view.add_row("", f"total {safe(name)}", "", "", "", str(value), style="bold")
         return view
 
     if as_json:
-        rows = asyncio.run(measure_lag(settings))
-        sys.stdout.write(json.dumps({"partitions": [r.to_dict() for r in rows],
-                                     **totals(rows)}, ensure_ascii=False) + "\n")
+        rows = talk(settings, "kafka", measure_lag(settings))
+        sys.stdout.write(json_text({"partitions": [r.to_dict() for r in rows],
+                                    **totals(rows)}) + "\n")
         return
     if not watch:
         console.print(table())
@@ -268,7 +339,7 @@ def schemas_export(directory: Annotated[Path, typer.Argument(help="Output direct
     from complaints.pipeline.topics import Topics
 
     for path in export(directory, Topics.for_prefix(load_settings().topic_prefix)):
-        console.print(str(path))
+        console.print(terminal_safe(path), highlight=False)
 
 
 handler_cli.register(app)  # queues, claim, renew, release, complete
@@ -277,9 +348,16 @@ case_cli.register(app)  # act, case
 
 def main() -> None:
     """Entry point: run the command, turning known failures into one readable line."""
+    import logging
+
     import jieba
     from pydantic import ValidationError
 
+    from complaints.pipeline import logs
+
+    # Library records (aiokafka's retries, redis waits) are not for the person at the
+    # terminal, who gets one line per problem; `COMPLAINTS_DEBUG=1` shows warnings too.
+    logs.configure("warn" if os.environ.get("COMPLAINTS_DEBUG") else "critical", False)
     jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not for users
     try:
         code = app(standalone_mode=False)  # click returns a typer.Exit's code here
@@ -314,5 +392,5 @@ def _is_data_file_error(exc: Exception) -> bool:
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    err.print(f"error: {visible(message)}", markup=False, highlight=False, soft_wrap=True)
     sys.exit(code)

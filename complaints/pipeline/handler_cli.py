@@ -8,14 +8,14 @@ keep it, give it back or finish it.
     complaints complete CASE [--handler N]          finished: the case leaves the queue
 
 `claim` prints nothing and exits 0 when the queue is empty, so scripts can loop on it.
-The handler name defaults to `COMPLAINTS_HANDLER`, else the login name. Errors are
-`UserError`s (one line, from `complaints.pipeline.cli`), imported inside the functions
-because `cli.py` imports this module to register the commands.
+The handler name defaults to `COMPLAINTS_HANDLER`, else the login name, and must be a
+login-like name (`checked_name`). Errors are `UserError`s (one line, from
+`complaints.pipeline.cli`, as is `answered`, which bounds every wait for Redis),
+imported inside the functions because `cli.py` imports this module to register the
+commands. What cases say is printed through `terminal_safe`.
 """
 
-import asyncio
 import getpass
-import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -25,6 +25,9 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from rich.console import Console
 
+from complaints.pipeline.explain import terminal_safe as safe
+from complaints.pipeline.logs import json_text
+
 if TYPE_CHECKING:  # the rest is imported when a command runs: `complaints` starts fast
     from complaints.pipeline.settings import Settings
     from complaints.pipeline.work_queues import WorkQueues
@@ -32,7 +35,7 @@ if TYPE_CHECKING:  # the rest is imported when a command runs: `complaints` star
     from complaints.schemas.routing import ClaimedCase, Incident, QueueStats
 
 T = TypeVar("T")
-console = Console()
+console = Console(emoji=False)
 
 HandlerOption = Annotated[str | None, typer.Option(
     "--handler", envvar="COMPLAINTS_HANDLER",
@@ -60,14 +63,14 @@ def queues(as_json: JsonOption = False) -> None:
         rows = [{"name": _queue_name(table, s.queue), **s.model_dump()} for s in stats.values()]
         _print_json(rows)
         return
-    view = Table(title=f"handler queues ({settings.topic_prefix})", box=box.SIMPLE_HEAD)
+    view = Table(title=f"handler queues ({safe(settings.topic_prefix)})", box=box.SIMPLE_HEAD)
     for header in ("queue", "name"):
         view.add_column(header, no_wrap=True)
     for header in ("waiting", "leased", "oldest", "breaches"):
         view.add_column(header, justify="right", no_wrap=True)
     for name in _table_order(table, stats):
         s = stats[name]
-        view.add_row(name, _queue_name(table, name), str(s.depth), str(s.in_progress),
+        view.add_row(safe(name), safe(_queue_name(table, name)), str(s.depth), str(s.in_progress),
                      _duration(s.oldest_wait_s),
                      f"[red]{s.breaches}[/]" if s.breaches else "0")
     console.print(view)
@@ -98,7 +101,9 @@ def claim(
     if case is None:
         return  # an empty queue is not an error: nothing printed, exit code 0
     if as_json:
-        _print_json({**case.model_dump(mode="json"),
+        from complaints.normalise import mask_personal_data
+
+        _print_json({**case.model_dump(mode="json"), "excerpt": mask_personal_data(case.excerpt),
                      "incident": incident.model_dump(mode="json") if incident else None})
         return
     _print_case(case, incident, table)
@@ -115,7 +120,8 @@ def renew(case: CaseArgument, handler: HandlerOption = None, lease: LeaseOption 
         return await work.renew(case, who, length)
 
     until = _with_queues(settings, table, extend)
-    console.print(f"{case}: lease held by {who} until {_local(until)}")
+    console.print(f"{safe(case)}: lease held by {safe(who)} until {_local(until)}",
+                  highlight=False)
 
 
 def release(case: CaseArgument, handler: HandlerOption = None) -> None:
@@ -123,7 +129,7 @@ def release(case: CaseArgument, handler: HandlerOption = None) -> None:
     settings, table = _context()
     who = _handler(handler)
     _with_queues(settings, table, lambda work: work.release(case, who))
-    console.print(f"{case}: released back to its queue")
+    console.print(f"{safe(case)}: released back to its queue", highlight=False)
 
 
 def complete(case: CaseArgument, handler: HandlerOption = None) -> None:
@@ -131,7 +137,7 @@ def complete(case: CaseArgument, handler: HandlerOption = None) -> None:
     settings, table = _context()
     who = _handler(handler)
     _with_queues(settings, table, lambda work: work.complete(case, who))
-    console.print(f"{case}: completed by {who}")
+    console.print(f"{safe(case)}: completed by {safe(who)}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -159,19 +165,14 @@ def _context() -> "tuple[Settings, RoutingTable]":
 def _with_queues(
     settings: "Settings", table: "RoutingTable", action: "Callable[[WorkQueues], Awaitable[T]]"
 ) -> T:
-    """Run `action` against the work queues; Redis trouble becomes one clear line."""
-    from urllib.parse import urlsplit
-
-    import redis.asyncio as aioredis
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-
+    """Run `action` against the work queues; Redis trouble — no answer within
+    `COMPLAINTS_CLI_TIMEOUT_S`, a refused connection — becomes one clear line."""
+    from complaints.pipeline.case_cli import redis_client
+    from complaints.pipeline.cli import talk
     from complaints.pipeline.work_queues import LeaseError, WorkQueues
 
-    url = settings.redis_dsn()
-
     async def run() -> T:
-        client = aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        client = redis_client(settings)
         try:
             work = WorkQueues(client, settings.topic_prefix, patient=False,
                               done_ttl_s=table.done_retention_days * 86_400)
@@ -180,13 +181,9 @@ def _with_queues(
             await client.aclose()
 
     try:
-        return asyncio.run(run())
+        return talk(settings, "redis", run())
     except LeaseError as exc:
         raise _user_error(str(exc)) from None
-    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-        where = urlsplit(url)
-        raise _user_error(f"cannot reach Redis at {where.hostname}:{where.port or 6379} "
-                          f"({exc}); check REDIS_URL") from None
 
 
 def _user_error(message: str) -> Exception:
@@ -196,34 +193,42 @@ def _user_error(message: str) -> Exception:
 
 
 def _handler(given: str | None) -> str:
+    """`--handler` (or `COMPLAINTS_HANDLER`), else the login name; a login-like name."""
+    from complaints.pipeline.cli import checked_name
+
     if given and given.strip():
-        return given.strip()
+        return checked_name(given.strip(), "--handler")
     try:
-        return getpass.getuser()
+        login = getpass.getuser()
     except (KeyError, OSError):
-        return os.environ.get("HOSTNAME", "handler")
+        login = os.environ.get("HOSTNAME", "handler")
+    return checked_name(login, "--handler (your login name is not one; give --handler)")
 
 
 def _print_case(case: "ClaimedCase", incident: "Incident | None", table: "RoutingTable") -> None:
-    console.print(f"[bold]{case.case_id}[/]  {case.severity}  priority {case.priority}  "
-                  f"{table.queue_label(case.queue)}", highlight=False)
+    from complaints.normalise import mask_personal_data
+
+    console.print(f"[bold]{safe(case.case_id)}[/]  {safe(case.severity)}  priority "
+                  f"{case.priority}  {safe(table.queue_label(case.queue))}", highlight=False)
     console.print(f"  due {_local(case.due_at, '%m-%d %H:%M')} · lease until "
-                  f"{_local(case.lease_expires_at, '%H:%M:%S')} ({case.handler}, "
+                  f"{_local(case.lease_expires_at, '%H:%M:%S')} ({safe(case.handler)}, "
                   f"claim #{case.claim_count})", highlight=False)
-    where = f" · {case.area}" if case.area else ""
-    console.print(f"  {case.kind} · {case.category} · {case.industry} · {case.channel} · "
-                  f"{case.tier}{where}", highlight=False)
-    console.print(f"  {case.excerpt}", markup=False, highlight=False)
+    where = f" · {safe(case.area)}" if case.area else ""
+    console.print(f"  {safe(case.kind)} · {safe(case.category)} · {safe(case.industry)} · "
+                  f"{safe(case.channel)} · {safe(case.tier)}{where}", highlight=False)
+    # Masked when routed; masked again, for items queued before a format was added.
+    console.print(f"  {safe(mask_personal_data(case.excerpt))}", highlight=False)
     if incident is not None:
-        others = [c for c in incident.case_ids if c != case.case_id]
-        console.print(f"  [yellow]mass incident {incident.incident_id}[/]: {incident.category} "
-                      f"in {incident.area}, {len(incident.case_ids)} cases "
+        others = [safe(c) for c in incident.case_ids if c != case.case_id]
+        console.print(f"  [yellow]mass incident {safe(incident.incident_id)}[/]: "
+                      f"{safe(incident.category)} in {safe(incident.area)}, "
+                      f"{len(incident.case_ids)} cases "
                       f"({', '.join(others[:5])}{' …' if len(others) > 5 else ''})",
                       highlight=False)
 
 
 def _print_json(value: object) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_text(value) + "\n")
 
 
 def _table_order(table: "RoutingTable", stats: "dict[str, QueueStats]") -> list[str]:

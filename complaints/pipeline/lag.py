@@ -47,8 +47,8 @@ async def measure_lag(settings: Settings) -> list[PartitionLag]:
         consumer = AIOKafkaConsumer(
             group_id=group, enable_auto_commit=False,
             bootstrap_servers=settings.bootstrap_list(), **settings.kafka_client_options())
-        await consumer.start()
-        try:
+        try:  # stopped however it ends: a command that gives up cancels it mid-start
+            await consumer.start()
             await consumer._client.force_metadata_update()
             partitions = [
                 TopicPartition(topic, p)

@@ -2,7 +2,9 @@
 
 The same numbers the CLI prints — `complaints queues`, `complaints lag` — are read from
 the same places (Redis work queues, committed and end offsets), so page and terminal
-always agree.
+always agree. Every text in it (excerpts, areas, handler and queue names) is masked with
+`mask_personal_data`, as logs and terminals are: the dashboard is no side door for
+phone, ID-card or bank-card numbers.
 """
 
 from datetime import UTC, datetime
@@ -10,6 +12,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from complaints.normalise import mask_personal_data
 from complaints.pipeline.cases import CaseStore
 from complaints.pipeline.history import IncidentTracker
 from complaints.pipeline.lag import measure_lag, totals
@@ -49,7 +52,7 @@ async def overview(client: "aioredis.Redis", settings: Settings) -> dict[str, An
                 "excerpt": work.item.excerpt, "incident_id": work.incident_id,
             })
     incidents = await IncidentTracker(client, prefix).open_incidents()
-    return {
+    return masked({
         "generated_at": datetime.now(UTC).isoformat(),
         "stages": [{"counter": key, "label": label, "events": counters.get(key, 0)}
                    for key, label in STAGES],
@@ -60,4 +63,22 @@ async def overview(client: "aioredis.Redis", settings: Settings) -> dict[str, An
         "queues": [s.model_dump(mode="json") for s in (await queues.stats()).values()],
         "recent_cases": recent,
         "incidents": [i.model_dump(mode="json") for i in incidents],
-    }
+    })
+
+
+#: Keys whose values are the pipeline's own identifiers, never masked (a case id is
+#: `C20261124-…`; masking could only make it unusable as a link).
+_IDS = frozenset({"case_id", "incident_id", "lead_case_id", "case_ids", "counter"})
+
+
+def masked(value: Any) -> Any:
+    """`value` with `mask_personal_data` applied to every string in it (dict keys too),
+    except the identifiers in `_IDS`."""
+    if isinstance(value, str):
+        return mask_personal_data(value)
+    if isinstance(value, dict):
+        return {mask_personal_data(str(k)): v if k in _IDS else masked(v)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [masked(v) for v in value]
+    return value

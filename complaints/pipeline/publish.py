@@ -3,6 +3,7 @@
 Uses kafka-python (a plain synchronous producer, as most upstream integrations are).
 Each event goes to the intake topic of its source: CloudEvents by their `type`, bare
 events by their shape (`call_id` → call-center, `form_id` → web), keyed by event id.
+A broker that does not answer within `COMPLAINTS_CLI_TIMEOUT_S` is a `PublishError`.
 """
 
 import json
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kafka import KafkaProducer
+from kafka.errors import KafkaError, KafkaTimeoutError
 
 from complaints.pipeline.settings import Settings
 from complaints.pipeline.topics import Topics
@@ -109,16 +111,33 @@ def publish_files(
     topics = Topics.for_prefix(settings.topic_prefix)
     events = [event for path in paths for event in read_events(path, topics, source)]
     report = PublishReport()
-    producer = KafkaProducer(
-        bootstrap_servers=settings.bootstrap_list(), acks="all", linger_ms=5,
-        **settings.kafka_client_options(),
-    )
+    timeout_s = settings.cli_timeout_s
+    where = f"Kafka at {settings.kafka_bootstrap_servers}"
+    try:
+        producer = KafkaProducer(
+            bootstrap_servers=settings.bootstrap_list(), acks="all", linger_ms=5,
+            bootstrap_timeout_ms=int(timeout_s * 1000), max_block_ms=int(timeout_s * 1000),
+            **settings.kafka_client_options(),
+        )
+    except KafkaTimeoutError:
+        raise PublishError(f"{where} did not answer within {timeout_s:g} s; "
+                           "check KAFKA_BOOTSTRAP_SERVERS") from None
+    except KafkaError:  # kafka-python 2's NoBrokersAvailable
+        raise PublishError(f"cannot reach {where}; check KAFKA_BOOTSTRAP_SERVERS") from None
     try:
         futures = [(e, producer.send(e.topic, key=e.key, value=e.value)) for e in events]
-        producer.flush(timeout=30)
+        producer.flush(timeout=max(timeout_s, 30))
         for event, future in futures:
-            future.get(timeout=30)
+            future.get(timeout=timeout_s)
             report.sent[event.topic] += 1
+    except KafkaTimeoutError:
+        raise PublishError(f"{where} did not answer within {timeout_s:g} s "
+                           f"({sum(report.sent.values())} of {len(events)} events confirmed); "
+                           "check KAFKA_BOOTSTRAP_SERVERS") from None
+    except KafkaError as exc:
+        raise PublishError(f"{where}: {type(exc).__name__}: {exc} "
+                           f"({sum(report.sent.values())} of {len(events)} events confirmed)"
+                           ) from None
     finally:
         producer.close(timeout=5)
     return report

@@ -27,6 +27,16 @@ Actor = Annotated[
           description="Who did it: a handler's login, `sla` for the deadline clock, "
           "`intake` for the pipeline itself.", examples=["zhang.wei"]),
 ]
+#: A name that acts on a case from outside — a handler's login, a supervisor's: letters,
+#: digits and `._@-`, as logins and system actors (`sla`, `routing`) are. Names are shown
+#: on terminals and dashboards, so they carry no markup, spaces or control characters.
+ACTOR_PATTERN = r"^[A-Za-z0-9._@-]{1,64}$"
+HandlerName = Annotated[
+    str,
+    Field(min_length=1, max_length=64, pattern=ACTOR_PATTERN,
+          description="A login-like name: letters, digits and `._@-`, 1–64 characters.",
+          examples=["zhang.wei"]),
+]
 Money = Annotated[
     Decimal,
     Field(ge=0, max_digits=12, decimal_places=2,
@@ -130,7 +140,7 @@ class HandlerAction(_Frozen):
     )
     case_id: CaseId
     action: ActionName = Field(description="What to do.", examples=["apologize"])
-    actor: Actor
+    actor: HandlerName
     note: str | None = Field(
         default=None, max_length=2000, description="Free text kept in the audit trail.",
         examples=["电话致歉，客户情绪平复"],
@@ -142,7 +152,7 @@ class HandlerAction(_Frozen):
         default=None, description="`follow_up`: the customer's answer on the return visit.",
     )
     approved_by: str | None = Field(
-        default=None, min_length=1, max_length=64,
+        default=None, min_length=1, max_length=64, pattern=ACTOR_PATTERN,
         description="`compensate`: supervisor who approved an amount above the limit.",
         examples=["li.supervisor"],
     )
@@ -540,6 +550,7 @@ class Resolution(_Frozen):
 
 
 __all__ = [
+    "ACTOR_PATTERN",
     "CASE_EVENT",
     "INTAKE_ACTOR",
     "SLA_ACTOR",
@@ -572,6 +583,7 @@ __all__ = [
     "FixStarted",
     "FollowUpRecorded",
     "HandlerAction",
+    "HandlerName",
     "Resolution",
     "ResolutionDurations",
     "ResolutionStep",

@@ -1,8 +1,10 @@
 """Normalisation: one analysable form for every text, original words kept, PII masked."""
 
 import random
+import re
 import subprocess
 import tempfile
+import unicodedata
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -11,6 +13,8 @@ import opencc
 import pytest
 
 from complaints.normalise import (
+    MASK_FORMATS,
+    NOT_PERSONAL_DATA,
     PHRASE_ONLY_TRADITIONAL,
     analysis_text,
     analysis_text_again,
@@ -170,3 +174,52 @@ def test_outbound_complaint_masking_covers_texts_and_contact() -> None:
     for secret in ("13812345678", "13912345678", "199003071234"):
         assert secret not in dumped
     assert masked.contact.phone == "138****5678"
+
+
+# --- the masking table: every format, its examples, and what must stay -------------------
+
+MASKED_EXAMPLES = [pytest.param(text, masked, id=f"{fmt.name.split(',')[0]}: {text}")
+                   for fmt in MASK_FORMATS for text, masked in fmt.examples]
+#: The most digits any format leaves side by side: an ID card's region code, a bank
+#: card's issuer prefix (6), or a country code with a mobile's prefix (+86 138 → 5).
+LONGEST_KEPT_RUN = 6
+
+
+def digit_runs(text: str) -> list[str]:
+    """Runs of adjacent digits in `text`, full-width digits counted as digits."""
+    return re.findall(r"[0-9]+", unicodedata.normalize("NFKC", text))
+
+
+def digits(text: str) -> str:
+    """All digits of `text`, as one string: the number without its separators."""
+    return "".join(digit_runs(text))
+
+
+@pytest.mark.parametrize(("text", "masked"), MASKED_EXAMPLES)
+def test_every_format_in_the_table_is_masked_as_documented(text: str, masked: str) -> None:
+    assert mask_personal_data(text) == masked
+    assert len(masked) == len(text)  # evidence offsets stay valid
+    assert digits(text) not in digits(masked)  # not even with its separators removed
+    assert max(map(len, digit_runs(masked))) <= LONGEST_KEPT_RUN, "a run of the number survives"
+    assert sum(c == "*" for c in masked) - text.count("*") >= 4  # at least 4 digits hidden
+    assert mask_personal_data(masked) == masked  # masking again changes nothing
+
+
+@pytest.mark.parametrize("text", NOT_PERSONAL_DATA)
+def test_amounts_dates_times_and_short_numbers_are_left_alone(text: str) -> None:
+    assert mask_personal_data(text) == text
+
+
+def test_every_format_is_masked_inside_running_text() -> None:
+    numbers = [text for fmt in MASK_FORMATS for text, _ in fmt.examples]
+    text = "客户来电，" + "；又说".join(numbers) + "。赔偿300元，2026-11-24 09:30回电。"
+    masked = mask_personal_data(text)
+    assert len(masked) == len(text)
+    assert max(map(len, digit_runs(masked))) <= LONGEST_KEPT_RUN
+    assert "赔偿300元，2026-11-24 09:30回电" in masked
+
+
+@pytest.mark.parametrize("separator", [" ", "-", ".", "－", "\u3000", " - "])
+def test_mobile_numbers_are_masked_whatever_separates_the_groups(separator: str) -> None:
+    text = f"电话138{separator}1234{separator}5678"
+    assert "1234" not in mask_personal_data(text)

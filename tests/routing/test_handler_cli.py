@@ -137,3 +137,22 @@ def test_an_unreachable_redis_is_one_clear_line(services: EmbeddedServices, pref
                               redis_url=f"redis://:secret@127.0.0.1:{port}/0"))
     assert message.startswith(f"cannot reach Redis at 127.0.0.1:{port}")
     assert "secret" not in message and "\n" not in message
+
+
+def test_a_hostile_summary_is_shown_as_written(
+    services: EmbeddedServices, prefix: str, table: RoutingTable
+) -> None:
+    hostile = make_complaint("[/] 电费[red]多扣了[/red] :fire: 13812345678")
+    routed(services, prefix, table, [hostile])
+    result = desk(services, prefix, "claim", "billing_metering")
+    assert result.exit_code == 0, result.output
+    assert "[/] 电费[red]多扣了[/red] :fire: 138****5678" in result.output
+    assert "13812345678" not in result.output
+
+
+@pytest.mark.parametrize("handler", ["[/]", "zhang wei", "\x1b[31mroot", "x" * 65])
+def test_a_handler_name_that_is_no_login_is_refused(
+    services: EmbeddedServices, prefix: str, handler: str
+) -> None:
+    message = user_error(desk(services, prefix, "claim", "general", "--handler", handler))
+    assert message.startswith("--handler must be 1-64 letters, digits or . _ @ -")
