@@ -141,7 +141,9 @@ def _print_summary(report: "object") -> None:
     console.print(f"  events published : {report.published}")
     console.print(f"  events read      : {report.count('intake.read')}")
     console.print(f"  complaints       : {report.count('intake.complaints')}")
-    console.print(f"  dead-lettered    : {report.count('intake.dead_lettered')}")
+    dead_letters = (report.dead_letters if report.dead_letters is not None
+                    else report.count("intake.dead_lettered"))
+    console.print(f"  dead-lettered    : {dead_letters}")
     console.print(f"  duplicates       : {report.count('intake.duplicate')} dropped")
     console.print(f"  elapsed          : {report.elapsed_s:.1f}s")
     if report.tally is not None:
@@ -150,8 +152,8 @@ def _print_summary(report: "object") -> None:
             f"  generator made   : {tally.valid} valid, {tally.duplicates} redelivered, "
             f"{tally.malformed_total} malformed "
             f"({', '.join(f'{k} {v}' for k, v in sorted(tally.malformed.items()))})")
-        ok = (report.count("intake.dead_lettered") == tally.malformed_total
-              and report.count("intake.complaints") == tally.valid)
+        ok = dead_letters == tally.malformed_total and report.count(
+            "intake.complaints") == tally.valid
         console.print("  check            : " + (
             "[green]every malformed event dead-lettered, one complaint per valid event[/]"
             if ok else "[red]counts differ from what the generator made[/]"))

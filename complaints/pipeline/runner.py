@@ -14,6 +14,7 @@ the demo stop the run.
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import signal
@@ -217,6 +218,9 @@ class RunReport:
     elapsed_s: float = 0.0
     complete: bool = True
     restarts: int = 0  # worker restarts, all workers together
+    #: Distinct dead letters on the topic at the end of a demo (the counter counts a
+    #: letter again when a restarted worker dead-letters a redelivered event again).
+    dead_letters: int | None = None
 
     def count(self, name: str) -> int:
         return self.counters.get(name, 0)
@@ -316,6 +320,9 @@ async def _drive(settings: Settings, redis_url: str, topics: Topics,
                           + ", ".join(f"worker {p.index}: {p.restarts}" for p in procs
                                       if p.restarts) + ")", highlight=False)
     report.tally = generator.tally if generator else None
+    if demo:
+        letters = await kafka.read_all(settings, topics.dead_letter)
+        report.dead_letters = len({json.loads(value)["id"] for _, value in letters})
     return report
 
 
