@@ -1,6 +1,7 @@
 """Classifier throughput against bare jieba segmentation of the same texts.
 
     python bench/classify_bench.py [--texts 10000] [--repeat 3] [--profile]
+    python bench/classify_bench.py --lengths [60,1000,10000,20000] [--repeat 3]
 
 Builds realistic texts from the labelled set (phone and ID numbers, HTML, emoji,
 full-width and repeated punctuation, two complaints in one text, Traditional Chinese),
@@ -21,6 +22,15 @@ the figures without the cache are the ones that do not depend on repetition.
 
 The ratio classify/jieba shows what the classifier costs on top of segmentation, which
 no jieba-based classifier can avoid. Prints a table, a JSON line, and last the headline.
+
+`--lengths` times instead how the cost grows with the length of one text (issue 20):
+texts of exactly each length, classified raw with the segmentation cache off, of two
+kinds: "mixed", the labelled texts joined in random order (dense with terms, negators
+and clause breaks, as long complaints are), and "repeated", one labelled complaint with
+negated terms pasted over and over (`REPEATED`; a negated term is judged again at every
+repeat, where a counted one is not). It prints µs per text and per 1,000 characters for
+each length, and the per-character cost of the longest against the shortest length
+≥ 1,000: about 1 when classification is linear in the length of the text.
 """
 
 import argparse
@@ -34,6 +44,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import jieba
@@ -45,6 +56,10 @@ from complaints.classifier.evaluation import default_labelled_path, load_labelle
 from complaints.normalise import analysis_text
 
 SEED = 20251124
+# Characters classified per length in `--lengths` mode (1,666 texts of 60 characters).
+CHARS_PER_LENGTH = 100_000
+# A labelled complaint with negated terms and clause breaks, repeated in `--lengths`.
+REPEATED = "我不是要赔偿，也不打算找媒体，就想知道为什么每次停电都不提前通知。"
 GREETINGS = ["", "", "您好，", "你好，", "喂，你好，", "客服你好！", "【工单】"]
 CLOSINGS = ["", "", "谢谢。", "请尽快处理！", "盼复。", "麻烦了", "！！！", "。。。"]
 EMOJI = ["😡", "😭", "👍", "🙏", "😤", "💢"]
@@ -84,6 +99,77 @@ def build_texts(seeds: Sequence[str], count: int, seed: int = SEED) -> list[str]
     return list(texts)
 
 
+def build_long_texts(
+    seeds: Sequence[str], length: int, count: int, seed: int = SEED
+) -> list[str]:
+    """`count` texts of exactly `length` characters: shuffled `seeds` joined, then cut."""
+    rng = random.Random(seed + length)
+    texts = []
+    for _ in range(count):
+        parts: list[str] = []
+        size = 0
+        while size < length:
+            order = list(seeds)
+            rng.shuffle(order)
+            for text in order:
+                parts.append(text)
+                size += len(text)
+                if size >= length:
+                    break
+        texts.append("".join(parts)[:length])
+    return texts
+
+
+@dataclass(frozen=True)
+class LengthRow:
+    """Time of `classify(raw)` on texts of one kind and length."""
+
+    kind: str
+    chars: int
+    texts: int
+    us_per_text: float
+
+    @property
+    def us_per_1k_chars(self) -> float:
+        return self.us_per_text / self.chars * 1000
+
+
+def by_length(
+    pack: RulePack, seeds: Sequence[str], lengths: Sequence[int], repeat: int
+) -> list[LengthRow]:
+    """µs per text of `classify(raw)` for each kind and length, best of `repeat` passes.
+
+    Each length gets enough texts for about `CHARS_PER_LENGTH` characters (at least
+    one), so short lengths are not timed on a handful of texts. The passes are
+    interleaved (every kind and length once per round), so drift hits all alike.
+    """
+    sets: dict[tuple[str, int], list[str]] = {}
+    for kind in ("mixed", "repeated"):
+        for length in lengths:
+            count = max(1, CHARS_PER_LENGTH // length)
+            if kind == "mixed":
+                sets[kind, length] = build_long_texts(seeds, length, count)
+            else:
+                sets[kind, length] = [(REPEATED * (length // len(REPEATED) + 1))[:length]] * count
+            classify(sets[kind, length][0], pack)  # warm: lazy imports and tables
+
+    def run(texts: list[str]) -> Callable[[], None]:
+        def classify_all() -> None:
+            for text in texts:
+                classify(text, pack)
+
+        return classify_all
+
+    best = dict.fromkeys(sets, float("inf"))
+    for _ in range(repeat):
+        for key, texts in sets.items():
+            best[key] = min(best[key], _seconds(run(texts)))
+    return [
+        LengthRow(kind, length, len(sets[kind, length]), seconds / len(sets[kind, length]) * 1e6)
+        for (kind, length), seconds in best.items()
+    ]
+
+
 def _seconds(run: Callable[[], None]) -> float:
     started = time.perf_counter()
     run()
@@ -105,9 +191,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--cache-size", type=int, default=SEGMENT_CACHE_SIZE, help="segmentation cache size"
     )
     parser.add_argument("--profile", action="store_true", help="cProfile classify, top 25")
+    parser.add_argument(
+        "--lengths",
+        nargs="?",
+        const="60,1000,10000,20000",
+        help="time one text by length instead (comma-separated characters, no cache)",
+    )
     args = parser.parse_args(argv)
 
     path = args.pack or default_pack_path()
+    if args.lengths:
+        return _main_by_length(path, args)
     uncached = load_pack(path, segment_cache=0)
     cached = load_pack(path, segment_cache=args.cache_size)
     hmm = cached.spec.settings.hmm
@@ -225,6 +319,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"headline: classify(raw text) / bare jieba = {ratio['raw_cached']:.3f} {cache}, "
         f"including normalisation, segmentation, rules and result; "
         f"{ratio['raw_uncached']:.3f} without the cache (target >= 0.8)"
+    )
+    return 0
+
+
+def _main_by_length(path: Path, args: argparse.Namespace) -> int:
+    """`--lengths`: the table and JSON line of `by_length`, segmentation cache off."""
+    pack = load_pack(path, segment_cache=0)
+    lengths = sorted({int(value) for value in args.lengths.split(",")})
+    seeds = [item.text for item in load_labelled(args.labelled)]
+    rows = by_length(pack, seeds, lengths, args.repeat)
+    print(f"classify(raw) by text length, no segmentation cache, pack {pack.version}, "
+          f"best of {args.repeat}")
+    print(f"{'text':10}{'chars':>8}{'texts':>7}{'µs/text':>12}{'µs/1k chars':>13}")
+    ratios = {}
+    for kind in dict.fromkeys(row.kind for row in rows):
+        of_kind = [row for row in rows if row.kind == kind]
+        for row in of_kind:
+            print(f"{kind:10}{row.chars:8,}{row.texts:7}{row.us_per_text:12,.1f}"
+                  f"{row.us_per_1k_chars:13,.1f}")
+        long = [row for row in of_kind if row.chars >= 1000]
+        if len(long) > 1:
+            ratios[kind] = round(long[-1].us_per_1k_chars / long[0].us_per_1k_chars, 3)
+            print(f"{'':10}per-character cost, {long[-1].chars:,} / {long[0].chars:,} "
+                  f"characters: {ratios[kind]:.2f} (1: linear)")
+    print(
+        json.dumps(
+            {
+                "by_length": [
+                    {"text": row.kind, "chars": row.chars, "texts": row.texts,
+                     "us_per_text": round(row.us_per_text, 1),
+                     "us_per_1k_chars": round(row.us_per_1k_chars, 1)}
+                    for row in rows
+                ],
+                "per_char_ratio": ratios,
+                "python": platform.python_version(),
+                "nproc": os.cpu_count(),
+                "rule_pack": pack.version,
+            },
+            ensure_ascii=False,
+        )
     )
     return 0
 

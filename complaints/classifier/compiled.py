@@ -32,8 +32,15 @@ FOCUS = 16  # a contrast marker (问题是 …)
 # Sentence ends (before and after NFKC, which turns full-width ！？； into ASCII).
 SENTENCE_BREAKS = frozenset({"。", "!", "?", ";", "！", "？", "；", "\n"})
 
-# Segmentations of han blocks a pack's segmenter keeps (about 0.6 kB each, 5 MB in all).
+# Segmentations of han blocks a pack's segmenter keeps.
 SEGMENT_CACHE_SIZE = 8192
+# Longest han block (characters) whose segmentation is cached. The cache pays off on
+# the short clauses complaints repeat (greetings, 停电了, 请尽快处理); a long block is
+# almost never seen twice, and caching blocks of any length would let 8,192 entries of
+# a 20,000-character block hold gigabytes. With this bound an entry is at most a
+# 64-character key and 64 one-character tokens, so the whole cache stays within tens of
+# megabytes whatever the texts (docs/benchmarks.md, issue 20).
+SEGMENT_CACHE_MAX_BLOCK = 64
 # jieba's own pattern of the runs of characters it segments ("han blocks"): CJK
 # ideographs, Latin letters, digits and + # & . _ % -.
 HAN_BLOCK = jieba.re_han_default
@@ -153,9 +160,10 @@ def segmenter(
     character as a token by itself (whitespace too; only "\\r\\n" is one token). So a
     text's tokens are its blocks' tokens and the other characters, in order, and the
     segmentation of a block is the same in whatever text it appears: complaints repeat
-    clauses (greetings, 停电了, 请尽快处理) that are then segmented once. Returns the
-    segmenter and its cache (`cache_info()`, `cache_clear()`); `cache_size` 0: no cache,
-    `lcut` of the whole text.
+    clauses (greetings, 停电了, 请尽快处理) that are then segmented once. Only blocks
+    of up to `SEGMENT_CACHE_MAX_BLOCK` characters are cached; longer ones are cut each
+    time. Returns the segmenter and its cache (`cache_info()`, `cache_clear()`);
+    `cache_size` 0: no cache, `lcut` of the whole text.
     """
     if cache_size <= 0:
         return partial(tokenizer.lcut, HMM=hmm), None
@@ -164,15 +172,19 @@ def segmenter(
     def block_tokens(block: str) -> tuple[str, ...]:
         return tuple(tokenizer.lcut(block, HMM=hmm))
 
-    split = HAN_BLOCK.split
+    split, lcut = HAN_BLOCK.split, tokenizer.lcut
 
     def segment(text: str) -> list[str]:
         if "\r" in text:  # "\r\n" is one token: leave such texts to jieba
-            return tokenizer.lcut(text, HMM=hmm)
+            return lcut(text, HMM=hmm)
         parts = split(text)  # other characters, block, other characters, block, …
         tokens = list(parts[0])
         for index in range(1, len(parts), 2):
-            tokens += block_tokens(parts[index])
+            block = parts[index]
+            if len(block) <= SEGMENT_CACHE_MAX_BLOCK:
+                tokens += block_tokens(block)
+            else:  # bounded memory: long blocks are not cached
+                tokens += lcut(block, HMM=hmm)
             tokens += parts[index + 1]
         return tokens
 

@@ -17,8 +17,14 @@ The steps, each a small function below:
 All domain knowledge is in the pack; this module only knows how to weigh evidence.
 Everything that does not depend on the text is prepared in `compiled.py`; timings are
 in `docs/benchmarks.md` (`bench/classify_bench.py`).
+
+Cost is linear in the length of the text: every step after segmentation is one pass
+over the tokens or hits, and judging one candidate (negation, phrase words, context)
+takes a few binary searches and prefix-count look-ups in tables built once per text
+(`Scan`), never a pass over the text; the pack's limits (`spec.py`) bound the rest.
 """
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
@@ -69,15 +75,32 @@ _CATEGORIES = {category.value: category for category in Category}
 
 
 @dataclass(slots=True)
+class Negation:
+    """What `_negated` looks up, made once per text that has a candidate to judge."""
+
+    # Sorted token indices of negators that are not inside a longer vocabulary word.
+    free_negators: list[int]
+    denial_starts: list[int]  # sorted, distinct
+    # breaks_before[k]: how many of tokens[:k] are scope breaks, so tokens[a:b] has
+    # none exactly when breaks_before[a] == breaks_before[b].
+    breaks_before: list[int]
+
+
+@dataclass(slots=True)
 class Scan:
-    """What one pass over the tokens finds."""
+    """What one pass over the tokens finds, and tables made from it when first needed."""
 
     hits: list[tuple[int, int, str]]  # text order, longest first
-    negators: list[int]  # token indices of negators
-    multi_token: list[Span]  # words over several tokens
-    denials: list[Span]  # denials after a term (没问题)
+    negators: list[int]  # token indices of negators (not sorted; may repeat)
+    multi_token: list[Span]  # words over several tokens, by start
+    denials: list[Span]  # denials after a term (没问题), by start
     focus: int | None  # token index after the first contrast marker (问题是)
-    spans: dict[str, list[Span]] | None = None  # the hits by word, made when needed
+    # The hits by word, in text order (`_spans`). For one word a later start means a
+    # later end (the spans cover the same string and tokens are never empty), so the
+    # first span at or after a token is also the one that ends first.
+    spans: dict[str, list[Span]] | None = None
+    negation: Negation | None = None  # made by `_negation`
+    sentence_breaks: list[int] | None = None  # prefix counts, made by `_sentence_breaks`
 
 
 def classify(
@@ -288,7 +311,8 @@ def _candidates(scan: Scan, tokens: Sequence[str], compiled: CompiledPack) -> li
         for start, first_end, word in scan.hits
         if word in phrases
         for entry in phrases[word]
-        if (end := _phrase_end(entry, first_end, _spans(scan), tokens)) is not None
+        if (end := _phrase_end(entry, first_end, _spans(scan), _sentence_breaks(scan, tokens)))
+        is not None
     ]
     if phrase_matches:
         candidates = sorted(candidates + phrase_matches, key=_text_order)
@@ -301,21 +325,26 @@ def _text_order(candidate: Candidate) -> tuple[int, int, int]:
 
 
 def _phrase_end(
-    entry: Entry, end: int, spans: Mapping[str, list[Span]], tokens: Sequence[str]
+    entry: Entry, end: int, spans: Mapping[str, list[Span]], breaks_before: Sequence[int]
 ) -> int | None:
     """Token index after the phrase's last word, or None when the phrase is not there.
 
-    Each next word must start within `gap` tokens of the previous one, in one sentence.
+    Each next word must start within `gap` tokens of the previous one, in one sentence
+    (`breaks_before`: prefix counts of sentence breaks). Of the next word's spans only
+    the first starting at or after `end` matters: a later one is no nearer and crosses
+    no fewer breaks, and it ends later (see `Scan.spans`).
     """
     for word in entry.words[1:]:
-        following = [
-            j
-            for i, j in spans.get(word, ())
-            if end <= i <= end + entry.gap and SENTENCE_BREAKS.isdisjoint(tokens[end:i])
-        ]
-        if not following:
+        found = spans.get(word)
+        if found is None:
             return None
-        end = min(following)
+        index = bisect_left(found, (end,))  # first span starting at or after `end`
+        if index == len(found):
+            return None
+        start, next_end = found[index]
+        if start > end + entry.gap or breaks_before[start] != breaks_before[end]:
+            return None
+        end = next_end
     return end
 
 
@@ -363,19 +392,52 @@ def _negated(
     (`电费没问题`), in the same clause.
 
     A negator inside a longer vocabulary word (`不是第一次`, `一直没解决`) belongs to
-    that word and negates nothing else.
+    that word and negates nothing else. Only the nearest negator before and the nearest
+    denial after need checking: one farther away is out of reach whenever those are.
     """
-    breaks = compiled.scope_breaks
-    if scan.negators:
-        for k in range(start - 1, max(start - compiled.negation_window, 0) - 1, -1):
-            if tokens[k] in breaks:
-                break
-            if k in scan.negators and not any(i <= k < j for i, j in scan.multi_token):
-                return True
-    for i, _ in scan.denials:
-        if end <= i <= end + compiled.denial_window and breaks.isdisjoint(tokens[end:i]):
+    negation = scan.negation or _negation(scan, tokens, compiled)
+    breaks_before = negation.breaks_before
+    negators = negation.free_negators
+    index = bisect_left(negators, start) - 1  # the last negator before `start`
+    if index >= 0:
+        k = negators[index]
+        # In reach, and no scope break from the negator's token to the match.
+        if k >= start - compiled.negation_window and breaks_before[k] == breaks_before[start]:
+            return True
+    denials = negation.denial_starts
+    index = bisect_left(denials, end)  # the first denial at or after `end`
+    if index < len(denials):
+        i = denials[index]
+        if i <= end + compiled.denial_window and breaks_before[end] == breaks_before[i]:
             return True
     return False
+
+
+def _negation(scan: Scan, tokens: Sequence[str], compiled: CompiledPack) -> Negation:
+    """The negation tables of `scan`, made on first use (one pass over the tokens)."""
+    negators = scan.negators
+    if negators and scan.multi_token:
+        covered: set[int] = set()  # tokens inside multi-token words
+        reach = 0
+        for i, j in scan.multi_token:  # by start: tokens before `reach` are already in
+            covered.update(range(max(i, reach), j))
+            reach = max(reach, j)
+        negators = [k for k in negators if k not in covered]
+    scan.negation = Negation(
+        sorted(set(negators)),
+        sorted({i for i, _ in scan.denials}),
+        list(accumulate(map(compiled.scope_breaks.__contains__, tokens), initial=0)),
+    )
+    return scan.negation
+
+
+def _sentence_breaks(scan: Scan, tokens: Sequence[str]) -> list[int]:
+    """Prefix counts of sentence breaks: tokens[a:b] has none iff counts[a] == counts[b]."""
+    if scan.sentence_breaks is None:
+        scan.sentence_breaks = list(
+            accumulate(map(SENTENCE_BREAKS.__contains__, tokens), initial=0)
+        )
+    return scan.sentence_breaks
 
 
 def _in_context(start: int, end: int, entry: Entry, spans: Mapping[str, list[Span]]) -> bool:
@@ -393,14 +455,24 @@ def _near(
     end: int,
     spans: Mapping[str, list[Span]],
 ) -> bool:
-    """One of `words` in the text (window None) or within `window` tokens of [start, end)."""
+    """One of `words` in the text (window None) or within `window` tokens of [start, end).
+
+    Per word, only two spans can be nearest: the first starting at or after `end`, and
+    the one before it, which ends last of those starting earlier (see `Scan.spans`).
+    """
     for word in words:
-        for i, j in spans.get(word, ()):
-            if window is None:
-                return True
-            distance = i - end if i >= end else max(start - j, 0)
-            if distance <= window:
-                return True
+        found = spans.get(word)
+        if found is None:
+            continue
+        if window is None:
+            return True
+        index = bisect_left(found, (end,))
+        if index < len(found) and found[index][0] - end <= window:
+            return True
+        # Earlier start: the distance is start - j, or 0 for a span overlapping the match
+        # (start - j < 0 then, and `window` is never negative).
+        if index and start - found[index - 1][1] <= window:
+            return True
     return False
 
 

@@ -3,12 +3,25 @@
 These models only describe and validate the YAML; `compiled.py` turns a valid pack into
 the lookup tables the engine uses. Cross-references (targets naming declared codes,
 unique rule ids) are checked in `pack.py`, where the file name is known.
+
+Sizes are limited (`MAX_…`, "Limits" in `docs/rule-pack.md`): compiling a pack keeps
+every prefix of every word, and judging one match costs in proportion to the pack's
+words and distances, so an unbounded pack could exhaust memory at load or make one
+text take seconds. The limits are far above what a real pack needs.
 """
 
 import re
+from collections.abc import Sized
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from complaints.schemas.codes import (
     Category,
@@ -19,9 +32,45 @@ from complaints.schemas.codes import (
     Signal,
 )
 
+# Limits of a pack (docs/rule-pack.md, "Limits"; the shipped pack is far below each).
+MAX_WORD_CHARS = 32  # any word: term, phrase word, context word, negator, dictionary …
+MAX_PHRASE_WORDS = 8  # words in one phrase
+MAX_PHRASE_GAP = 50  # tokens: a phrase's `gap` and `settings.phrase_gap`
+MAX_WINDOW = 50  # tokens: a rule's context `window`
+MAX_NEGATION_WINDOW = 20  # tokens: `negation.window` and `negation.after_window`
+MAX_LIST_WORDS = 200  # words in one list: requires_any, excludes, negators, markers …
+MAX_RULES = 1_000
+MAX_ENTRIES = 20_000  # terms and phrases of all rules together
+MAX_DICTIONARY = 20_000  # words added to the pack's tokenizer
+
+LIMITS_DOC = "see Limits in docs/rule-pack.md"
+
+
+def _short_word(word: str) -> str:
+    """Refuses long words: compiling keeps every prefix of a word (and jieba does too)."""
+    if len(word) > MAX_WORD_CHARS:
+        raise ValueError(
+            f"{len(word):,} characters; a word may have at most {MAX_WORD_CHARS} ({LIMITS_DOC})"
+        )
+    return word
+
+
+def _at_most(limit: int, what: str) -> AfterValidator:
+    """A validator refusing a list (or mapping) of more than `limit` items."""
+
+    def check(items: Sized) -> Any:
+        if len(items) > limit:
+            raise ValueError(f"{len(items):,} {what}; at most {limit:,} ({LIMITS_DOC})")
+        return items
+
+    return AfterValidator(check)
+
+
 Weight = Annotated[float, Field(gt=0, description="Score a match adds to the rule's target.")]
-Window = Annotated[int, Field(ge=1, description="Distance in jieba tokens.")]
-Word = Annotated[str, Field(min_length=1)]
+Window = Annotated[int, Field(ge=1, le=MAX_WINDOW, description="Distance in jieba tokens.")]
+Gap = Annotated[int, Field(ge=0, le=MAX_PHRASE_GAP)]
+Word = Annotated[str, Field(min_length=1), AfterValidator(_short_word)]
+Words = Annotated[list[Word], _at_most(MAX_LIST_WORDS, "words")]
 
 AXES = ("kind", "industry", "category", "signal")
 Axis = Literal["kind", "industry", "category", "signal"]
@@ -41,12 +90,12 @@ class _Spec(BaseModel):
 class _WithContext(_Spec):
     """Conditions shared by rules and single terms: the context a match needs."""
 
-    requires_any: list[Word] = Field(
+    requires_any: Words = Field(
         default_factory=list,
         description="The match counts only if one of these words is also in the text "
         "(within `window` tokens when the rule sets one).",
     )
-    excludes: list[Word] = Field(
+    excludes: Words = Field(
         default_factory=list,
         description="The match is cancelled if one of these words is in the text "
         "(within `window` tokens when the rule sets one).",
@@ -89,8 +138,8 @@ class PhraseSpec(_Spec):
 
     phrase: str = Field(examples=["态度 差", "报修 没来"])
     weight: Weight | None = None
-    gap: int | None = Field(
-        default=None, ge=0, description="Tokens allowed between words; default settings.phrase_gap."
+    gap: Gap | None = Field(
+        default=None, description="Tokens allowed between words; default settings.phrase_gap."
     )
     negatable: bool | None = None
 
@@ -102,8 +151,20 @@ class PhraseSpec(_Spec):
     @field_validator("phrase")
     @classmethod
     def _two_words_or_more(cls, phrase: str) -> str:
-        if len(phrase.split()) < 2:
+        words = phrase.split()
+        if len(words) < 2:
             raise ValueError("a phrase needs at least two words separated by spaces")
+        if len(words) > MAX_PHRASE_WORDS:
+            raise ValueError(
+                f"{len(words):,} words; a phrase may have at most {MAX_PHRASE_WORDS} "
+                f"({LIMITS_DOC})"
+            )
+        for number, word in enumerate(words, 1):
+            if len(word) > MAX_WORD_CHARS:
+                raise ValueError(
+                    f"word {number} has {len(word):,} characters; a word may have at most "
+                    f"{MAX_WORD_CHARS} ({LIMITS_DOC})"
+                )
         return phrase
 
     @property
@@ -198,25 +259,33 @@ class NegationSpec(_Spec):
     """A negator shortly before a match (`未发生停电`) or a denial right after it
     (`电费没问题`) cancels the match."""
 
-    window: Window = 3
-    negators: list[Word] = Field(default_factory=lambda: ["没有", "没", "未", "无", "不是", "并非"])
-    scope_breaks: list[Word] = Field(
+    window: int = Field(
+        default=3,
+        ge=1,
+        le=MAX_NEGATION_WINDOW,
+        description="Tokens before a term that a negator reaches.",
+    )
+    negators: Words = Field(default_factory=lambda: ["没有", "没", "未", "无", "不是", "并非"])
+    scope_breaks: Words = Field(
         default_factory=lambda: ["，", ",", "。", "！", "？", "；", "但", "但是", "就", "却"],
         description="Tokens that end a negator's reach (`没有通知就停电了`).",
     )
-    after: list[Word] = Field(
+    after: Words = Field(
         default_factory=list,
         description="Denials that follow the term (`没问题`, `没坏`, `还行`); may span tokens.",
     )
     after_window: int = Field(
-        default=1, ge=0, description="Tokens allowed between the term and a denial after it."
+        default=1,
+        ge=0,
+        le=MAX_NEGATION_WINDOW,
+        description="Tokens allowed between the term and a denial after it.",
     )
 
 
 class FocusSpec(_Spec):
     """Contrast markers (`问题是`, `我要投诉的是`): categories after them weigh more."""
 
-    markers: list[Word] = Field(default_factory=list)
+    markers: Words = Field(default_factory=list)
     boost: Weight = 2.0
 
 
@@ -235,7 +304,7 @@ class Settings(_Spec):
     """Thresholds of the decisions; the defaults suit the shipped pack."""
 
     hmm: bool = Field(default=False, description="jieba HMM for unknown words.")
-    phrase_gap: int = Field(default=3, ge=0)
+    phrase_gap: Gap = 3
     category_min_score: Weight = 1.0
     secondary_min_score: Weight = 1.0
     industry_min_score: Weight = 1.0
@@ -253,7 +322,9 @@ class PackSpec(_Spec):
     settings: Settings = Field(default_factory=Settings)
     negation: NegationSpec = Field(default_factory=NegationSpec)
     focus: FocusSpec = Field(default_factory=FocusSpec)
-    dictionary: list[DictionaryEntry] = Field(default_factory=list)
+    dictionary: Annotated[
+        list[DictionaryEntry], _at_most(MAX_DICTIONARY, "dictionary words")
+    ] = Field(default_factory=list)
     kinds: dict[RequestKind, str]
     industries: dict[Industry, str]
     categories: dict[Category, CategorySpec]
@@ -262,7 +333,17 @@ class PackSpec(_Spec):
     tier_signals: dict[CustomerTier, list[Signal]] = Field(
         default_factory=dict, description="Signals a customer tier adds (diamond → vip)."
     )
-    rules: list[RuleSpec]
+    rules: Annotated[list[RuleSpec], _at_most(MAX_RULES, "rules")]
+
+    @field_validator("rules")
+    @classmethod
+    def _not_too_many_entries(cls, rules: list[RuleSpec]) -> list[RuleSpec]:
+        entries = sum(len(rule.terms) + len(rule.phrases) for rule in rules)
+        if entries > MAX_ENTRIES:
+            raise ValueError(
+                f"{entries:,} terms and phrases in all; at most {MAX_ENTRIES:,} ({LIMITS_DOC})"
+            )
+        return rules
 
     @field_validator("version", mode="before")
     @classmethod

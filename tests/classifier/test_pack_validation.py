@@ -2,6 +2,8 @@
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import jieba
 import pytest
@@ -14,6 +16,17 @@ from complaints.classifier import (
     load_pack,
 )
 from complaints.classifier.pack import parse_spec
+from complaints.classifier.spec import (
+    MAX_DICTIONARY,
+    MAX_ENTRIES,
+    MAX_LIST_WORDS,
+    MAX_NEGATION_WINDOW,
+    MAX_PHRASE_GAP,
+    MAX_PHRASE_WORDS,
+    MAX_RULES,
+    MAX_WINDOW,
+    MAX_WORD_CHARS,
+)
 from complaints.schemas.codes import Category, RequestKind
 from tests.classifier.packs import small_pack
 
@@ -212,3 +225,189 @@ def test_phrase_matches_words_in_order_within_the_gap(write_pack: WritePack) -> 
     pack = load_pack(write_pack(rules=rules))
     assert classify("收费实在是太高", pack).category == Category.BILLING
     assert classify("太高的收费", pack).category == Category.OTHER
+
+
+# --- limits (docs/rule-pack.md, "Limits") -------------------------------------------
+
+LIMITS = "(see Limits in docs/rule-pack.md)"
+TOO_LONG = "x" * (MAX_WORD_CHARS + 1)
+
+
+def _refused(raw: dict[str, Any]) -> str:
+    """The one-line message of a pack refused by validation."""
+    with pytest.raises(RulePackError) as error:
+        parse_spec(raw, "rules.yaml")
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+def _with_rule(**changes: object) -> dict[str, Any]:
+    return small_pack(rules=_rules_with(**changes))
+
+
+def test_the_shipped_pack_is_within_every_limit() -> None:
+    spec = load_default_pack().spec
+    words = [
+        *(term.term for rule in spec.rules for term in rule.terms),
+        *(word for rule in spec.rules for phrase in rule.phrases for word in phrase.words),
+        *(entry.word for entry in spec.dictionary),
+        *spec.negation.negators,
+        *spec.negation.after,
+        *spec.focus.markers,
+    ]
+    # Far below, not just below: the limits must never bite a real pack.
+    assert max(map(len, words)) * 4 <= MAX_WORD_CHARS
+    assert spec.settings.phrase_gap * 10 <= MAX_PHRASE_GAP
+    assert len(spec.rules) * 10 <= MAX_RULES
+    assert sum(len(rule.terms) + len(rule.phrases) for rule in spec.rules) * 5 <= MAX_ENTRIES
+
+
+@pytest.mark.parametrize(
+    ("terms", "where"),
+    [
+        (["停电", "x" * 100_000], "terms[1].term: 100,000 characters"),
+        (["停电", {"term": TOO_LONG}], f"terms[1].term: {MAX_WORD_CHARS + 1} characters"),
+    ],
+)
+def test_a_term_longer_than_the_limit_is_refused(terms: list[object], where: str) -> None:
+    message = _refused(_with_rule(terms=terms))
+    assert message == (
+        f"rules.yaml: rule 'power.outage': {where}; a word may have at most "
+        f"{MAX_WORD_CHARS} {LIMITS}"
+    )
+
+
+def test_a_term_at_the_limit_is_accepted() -> None:
+    parse_spec(_with_rule(terms=["停电", "x" * MAX_WORD_CHARS]), "rules.yaml")
+
+
+def test_a_phrase_with_too_many_words_is_refused() -> None:
+    words = " ".join(["停电"] * (MAX_PHRASE_WORDS + 1))
+    message = _refused(_with_rule(phrases=[words]))
+    assert message == (
+        f"rules.yaml: rule 'power.outage': phrases[0].phrase: {MAX_PHRASE_WORDS + 1} words; "
+        f"a phrase may have at most {MAX_PHRASE_WORDS} {LIMITS}"
+    )
+    parse_spec(_with_rule(phrases=[" ".join(["停电"] * MAX_PHRASE_WORDS)]), "rules.yaml")
+
+
+def test_a_phrase_word_longer_than_the_limit_is_refused() -> None:
+    message = _refused(_with_rule(phrases=[f"停电 {TOO_LONG}"]))
+    assert message.startswith(
+        f"rules.yaml: rule 'power.outage': phrases[0].phrase: word 2 has "
+        f"{MAX_WORD_CHARS + 1} characters; a word may have at most {MAX_WORD_CHARS}"
+    )
+
+
+def test_a_phrase_gap_beyond_the_limit_is_refused() -> None:
+    message = _refused(_with_rule(phrases=[{"phrase": "停电 三天", "gap": 100_000}]))
+    assert message == (
+        f"rules.yaml: rule 'power.outage': phrases[0].gap: must be <= {MAX_PHRASE_GAP}"
+    )
+    parse_spec(_with_rule(phrases=[{"phrase": "停电 三天", "gap": MAX_PHRASE_GAP}]), "x.yaml")
+
+
+def test_a_default_phrase_gap_beyond_the_limit_is_refused() -> None:
+    message = _refused(small_pack(settings={"phrase_gap": MAX_PHRASE_GAP + 1}))
+    assert message == f"rules.yaml: settings.phrase_gap: must be <= {MAX_PHRASE_GAP}"
+
+
+def test_a_context_window_beyond_the_limit_is_refused() -> None:
+    message = _refused(_with_rule(requires_any=["停电"], window=MAX_WINDOW + 1))
+    assert message == f"rules.yaml: rule 'power.outage': window: must be <= {MAX_WINDOW}"
+
+
+@pytest.mark.parametrize("field", ["window", "after_window"])
+def test_negation_windows_beyond_the_limit_are_refused(field: str) -> None:
+    message = _refused(small_pack(negation={field: MAX_NEGATION_WINDOW + 1}))
+    assert message == f"rules.yaml: negation.{field}: must be <= {MAX_NEGATION_WINDOW}"
+
+
+@pytest.mark.parametrize(
+    ("section", "field"),
+    [
+        ("negation", "negators"),
+        ("negation", "after"),
+        ("negation", "scope_breaks"),
+        ("focus", "markers"),
+    ],
+)
+def test_negation_and_focus_words_longer_than_the_limit_are_refused(
+    section: str, field: str
+) -> None:
+    message = _refused(small_pack(**{section: {field: ["没", TOO_LONG]}}))
+    assert message == (
+        f"rules.yaml: {section}.{field}[1]: {MAX_WORD_CHARS + 1} characters; "
+        f"a word may have at most {MAX_WORD_CHARS} {LIMITS}"
+    )
+
+
+@pytest.mark.parametrize("field", ["requires_any", "excludes"])
+def test_context_words_longer_than_the_limit_are_refused(field: str) -> None:
+    message = _refused(_with_rule(**{field: [TOO_LONG]}))
+    assert message.startswith(
+        f"rules.yaml: rule 'power.outage': {field}[0]: {MAX_WORD_CHARS + 1} characters"
+    )
+
+
+def test_a_dictionary_word_longer_than_the_limit_is_refused() -> None:
+    message = _refused(small_pack(dictionary=["电表", {"word": TOO_LONG, "freq": 5}]))
+    assert message.startswith(
+        f"rules.yaml: dictionary[1].word: {MAX_WORD_CHARS + 1} characters"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            _with_rule(excludes=[f"词{i}" for i in range(MAX_LIST_WORDS + 1)]),
+            f"rules.yaml: rule 'power.outage': excludes: {MAX_LIST_WORDS + 1} words; "
+            f"at most {MAX_LIST_WORDS}",
+        ),
+        (
+            small_pack(negation={"negators": [f"不{i}" for i in range(MAX_LIST_WORDS + 1)]}),
+            f"rules.yaml: negation.negators: {MAX_LIST_WORDS + 1} words; "
+            f"at most {MAX_LIST_WORDS}",
+        ),
+        (
+            small_pack(dictionary=[f"词{i}" for i in range(MAX_DICTIONARY + 1)]),
+            f"rules.yaml: dictionary: {MAX_DICTIONARY + 1:,} dictionary words; "
+            f"at most {MAX_DICTIONARY:,}",
+        ),
+        (
+            small_pack(
+                rules=[
+                    {"id": f"r{i}", "target": "category:outage", "terms": ["停电"]}
+                    for i in range(MAX_RULES + 1)
+                ]
+            ),
+            f"rules.yaml: rules: {MAX_RULES + 1:,} rules; at most {MAX_RULES:,}",
+        ),
+        (
+            small_pack(
+                rules=[
+                    {"id": "many", "target": "category:outage",
+                     "terms": [f"词{i}" for i in range(MAX_ENTRIES)], "phrases": ["停电 了"]}
+                ]
+            ),
+            f"rules.yaml: rules: {MAX_ENTRIES + 1:,} terms and phrases in all; "
+            f"at most {MAX_ENTRIES:,}",
+        ),
+    ],
+    ids=["context-list", "negators", "dictionary", "rules", "entries"],
+)
+def test_too_many_words_rules_or_entries_are_refused(raw: dict[str, Any], expected: str) -> None:
+    assert _refused(raw) == f"{expected} {LIMITS}"
+
+
+def test_a_pack_beyond_a_limit_is_refused_before_it_is_compiled(write_pack: WritePack) -> None:
+    """A 100,000-character term used to take gigabytes to compile: now load refuses it."""
+    path = write_pack(rules=_rules_with(terms=["停电", "停" * 100_000]))
+    with (
+        mock.patch("complaints.classifier.pack.compile_pack") as compile_pack,
+        pytest.raises(RulePackError, match="100,000 characters; a word may have at most"),
+    ):
+        load_pack(path)
+    compile_pack.assert_not_called()

@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from complaints.classifier import PackReloader, RulePack, classify, default_pack_path, load_pack
-from complaints.classifier.compiled import SEGMENT_CACHE_SIZE, segmenter
+from complaints.classifier.compiled import (
+    HAN_BLOCK,
+    SEGMENT_CACHE_MAX_BLOCK,
+    SEGMENT_CACHE_SIZE,
+    segmenter,
+)
 from complaints.classifier.evaluation import default_labelled_path, load_labelled
 from complaints.normalise import analysis_text
 
@@ -82,3 +87,21 @@ def test_a_reloaded_pack_starts_with_an_empty_cache(write_pack: WritePack) -> No
     assert reloaded.compiled.segment_cache.cache_info().currsize == 0
     # 停电费 is now one token, so the outage term 停电 is no longer on token boundaries.
     assert classify("小区停电费用谁出", reloaded).category == "other"
+
+
+@pytest.mark.parametrize("hmm", [False, True])
+def test_only_blocks_up_to_the_bound_are_cached(default_pack: RulePack, hmm: bool) -> None:
+    """A cache of whole 20,000-character blocks would hold gigabytes: long blocks are cut
+    each time, with exactly jieba's tokens, and never kept."""
+    tokenizer = default_pack.compiled.tokenizer
+    segment, cache = segmenter(tokenizer, hmm, 8)
+    assert cache is not None
+    labelled = "".join(item.text for item in load_labelled(default_labelled_path()))
+    blocks = [block for block in HAN_BLOCK.findall(labelled) if len(block) > 8]
+    long_block = "".join(blocks)[: SEGMENT_CACHE_MAX_BLOCK * 40]
+    at_bound = long_block[:SEGMENT_CACHE_MAX_BLOCK]
+    for text in (long_block, f"停电了，{long_block}！{long_block[:SEGMENT_CACHE_MAX_BLOCK + 1]}"):
+        assert segment(text) == tokenizer.lcut(text, HMM=hmm)
+    assert cache.cache_info().currsize == 1  # only 停电了
+    assert segment(at_bound) == tokenizer.lcut(at_bound, HMM=hmm)
+    assert cache.cache_info().currsize == 2
