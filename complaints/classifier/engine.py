@@ -359,22 +359,28 @@ def _evidence(
     one piece of evidence for outage, while that `停电` still counts for the industry.
     A term counts once per target: saying `待审核` three times is not three times the
     evidence. Categories after a contrast marker (`我要投诉的是…`) weigh `focus_boost`
-    times more.
+    times more. A term not counted is reported once per target and reason, at its first
+    place, so the explanation stays as small as the evidence however long the text.
     """
     kept: list[Match] = []
     reach: dict[str, int] = {}
     seen: set[tuple[str, str]] = set()
+    reported: set[tuple[tuple[str, str], str]] = set()
     negation_possible = bool(scan.negators or scan.denials)
     focus, boost = scan.focus, compiled.focus_boost
     for start, end, entry in candidates:
         target = entry.target
         if start < reach.get(target, 0) or entry.key in seen:
             continue
+        why = None
         if entry.negatable and negation_possible and _negated(start, end, scan, tokens, compiled):
-            discounted.append((start, end, entry, "negated"))
-            continue
-        if entry.conditions and not _in_context(start, end, entry, _spans(scan)):
-            discounted.append((start, end, entry, "out_of_context"))
+            why = "negated"
+        elif entry.conditions and not _in_context(start, end, entry, _spans(scan)):
+            why = "out_of_context"
+        if why is not None:
+            if (entry.key, why) not in reported:
+                reported.add((entry.key, why))
+                discounted.append((start, end, entry, why))
             continue
         weight = entry.weight
         if focus is not None and start >= focus and entry.axis == "category":

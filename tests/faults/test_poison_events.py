@@ -71,6 +71,8 @@ def _poisons(rng: random.Random, n: int, valid: list[GeneratedEvent]) -> list[Se
         lambda i: Sent(_web(f"ctrl-{i}", "\x1b[31m停电\x1b[0m三天\x00了\u202e还没来电"), None),
         lambda i: Sent(_web(f"dense-{i}", "，".join(rng.choice(CLAUSES) for _ in range(1_900))[
             :19_500]), None),
+        # Thousands of negated terms: the explanation stays small enough to publish.
+        lambda i: Sent(_web(f"negated-{i}", ("没有停电，不是投诉，" * 2_000)[:20_000]), None),
     ]
     made = [kinds[i % len(kinds)](i) for i in range(n)]
     # A reused id with other content, and an identical redelivery, each after its original
