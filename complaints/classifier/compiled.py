@@ -73,6 +73,7 @@ class Entry:
     gap: int
     negatable: bool
     industries: frozenset[str]
+    require_industry: bool  # counts only when an industry is decided (and in `industries`)
     conditions: tuple[Condition, ...]
 
 
@@ -93,6 +94,7 @@ class Decisions:
     tier_signals: MappingProxyType[CustomerTier, tuple[Signal, ...]]
     category_industry: MappingProxyType[str, Industry]
     default_kind: RequestKind
+    kind_tiers: tuple[frozenset[str], ...]  # settings.kind_order, plus a tier of the rest
     category_min_score: float
     secondary_min_score: float
     industry_min_score: float
@@ -121,6 +123,7 @@ class CompiledPack:
     denial_window: int
     focus_boost: float
     decisions: Decisions
+    strict_entries: bool = False  # some entry has require_industry
 
 
 @lru_cache(maxsize=1)
@@ -228,6 +231,11 @@ def _entries(rule: RuleSpec, order: int, spec: PackSpec) -> list[Entry]:
                 gap=0,
                 negatable=term.negatable if term.negatable is not None else rule.negatable,
                 industries=frozenset(term.industries or rule.industries),
+                require_industry=bool(
+                    term.require_industry
+                    if term.require_industry is not None
+                    else rule.require_industry
+                ),
                 conditions=_conditions(rule, term),
             )
         )
@@ -248,6 +256,7 @@ def _entries(rule: RuleSpec, order: int, spec: PackSpec) -> list[Entry]:
                 gap=phrase.gap if phrase.gap is not None else spec.settings.phrase_gap,
                 negatable=phrase.negatable if phrase.negatable is not None else rule.negatable,
                 industries=frozenset(rule.industries),
+                require_industry=bool(rule.require_industry),
                 conditions=_conditions(rule),
             )
         )
@@ -257,6 +266,16 @@ def _entries(rule: RuleSpec, order: int, spec: PackSpec) -> list[Entry]:
 def _positions(codes: Iterable[str]) -> MappingProxyType[str, int]:
     """Declaration order of codes: ties between equal scores go to the first declared."""
     return MappingProxyType({code: index for index, code in enumerate(codes)})
+
+
+def _kind_tiers(
+    order: list[list[RequestKind]], declared: Iterable[RequestKind]
+) -> tuple[frozenset[str], ...]:
+    """The pack's kind tiers, then one tier of the declared kinds no tier names."""
+    tiers = [frozenset(kind.value for kind in tier) for tier in order if tier]
+    named = {kind for tier in tiers for kind in tier}
+    rest = frozenset(kind.value for kind in declared if kind.value not in named)
+    return tuple(tiers + [rest] if rest else tiers)
 
 
 def compile_pack(spec: PackSpec, *, segment_cache: int = SEGMENT_CACHE_SIZE) -> CompiledPack:
@@ -320,6 +339,7 @@ def compile_pack(spec: PackSpec, *, segment_cache: int = SEGMENT_CACHE_SIZE) -> 
             {c.value: s.industry for c, s in spec.categories.items() if s.industry is not None}
         ),
         default_kind=settings.default_kind,
+        kind_tiers=_kind_tiers(settings.kind_order, spec.kinds),
         category_min_score=settings.category_min_score,
         secondary_min_score=settings.secondary_min_score,
         industry_min_score=settings.industry_min_score,
@@ -344,4 +364,5 @@ def compile_pack(spec: PackSpec, *, segment_cache: int = SEGMENT_CACHE_SIZE) -> 
         negation_window=spec.negation.window,
         scope_breaks=frozenset(spec.negation.scope_breaks) | SENTENCE_BREAKS,
         decisions=decisions,
+        strict_entries=any(entry.require_industry for entry in entries),
     )

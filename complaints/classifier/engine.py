@@ -130,6 +130,8 @@ def classify(
     industry = _decide_industry(evidence, industry_hint, compiled)
     if industry is not None:  # industry-scoped entries count in their industries only
         evidence = [m for m in evidence if not m[2].industries or industry in m[2].industries]
+    elif compiled.strict_entries:  # and `require_industry` ones only with an industry
+        evidence = [m for m in evidence if not m[2].require_industry]
     scores = _scores(evidence)
 
     ranked = _ranked(scores["category"], decisions.category_position)
@@ -520,12 +522,22 @@ def _decide_industry(
 
 
 def _decide_kind(scores: Mapping[str, float], compiled: CompiledPack) -> RequestKind:
-    """The kind with the most cue weight, or the pack's default kind (complaint)."""
+    """The kind of the first tier (`settings.kind_order`) with a kind whose cue weight
+    reaches `kind_min_score`, the best of that tier; else the pack's default kind.
+
+    With the shipped order complaint evidence outranks a question form or praise, so
+    `送餐很快，但是菜太难吃了` is a complaint and `怎么设置手机彩铃？` an inquiry.
+    """
+    decisions = compiled.decisions
     if scores:
-        ranked = _ranked(scores, compiled.decisions.kind_position)
-        if ranked[0][1] >= compiled.decisions.kind_min_score:
-            return _KINDS[ranked[0][0]]
-    return compiled.decisions.default_kind
+        for tier in decisions.kind_tiers:
+            ranked = _ranked(
+                {kind: score for kind, score in scores.items() if kind in tier},
+                decisions.kind_position,
+            )
+            if ranked and ranked[0][1] >= decisions.kind_min_score:
+                return _KINDS[ranked[0][0]]
+    return decisions.default_kind
 
 
 def _signals(

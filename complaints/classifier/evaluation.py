@@ -1,10 +1,18 @@
-"""How well a rule pack does on a labelled set: the number a pack change must not lower.
+"""How well a rule pack does on labelled sets: the numbers a pack change must not lower.
 
-    python -m complaints.classifier.evaluation [labelled.jsonl] [--pack P] [--misses]
+    python -m complaints.classifier.evaluation [SET.jsonl ...] [--pack P] [--misses]
 
-Primary-category precision/recall/F1 per category, macro-F1 over the categories the
-labels use, kind/industry/severity accuracy, signal precision/recall and a confusion
-table (expected → predicted). Items are classified without hints, as the text alone.
+Two views. `evaluate` is the detailed report of one fully labelled set (the in-house
+`eval/labelled.jsonl`): primary-category precision/recall/F1 per category, macro-F1
+over the categories the labels use, kind/industry/severity accuracy, signal
+precision/recall and a confusion table (expected → predicted).
+
+`evaluate_sets` reports every set side by side, one report per split (`dev`, `test`)
+where a set has them: the share of texts whose category is the label or one of its
+`acceptable` alternatives, macro-F1, kind accuracy, how many complaints come out as
+complaints and questions as inquiries, the share predicted `other`, per-category
+figures and the remaining errors. Items are classified without hints, as the text
+alone. `docs/classifier-evaluation.md` holds the figures of the shipped pack.
 """
 
 import argparse
@@ -93,6 +101,204 @@ class EvaluationReport:
 
 def default_labelled_path() -> Path:
     return Path(__file__).with_name("eval") / "labelled.jsonl"
+
+
+def eval_dir() -> Path:
+    return Path(__file__).with_name("eval")
+
+
+# The sets `complaints evaluate` reports by default (docs/classifier-evaluation.md).
+SHIPPED_SETS = ("labelled.jsonl", "shopping_labelled.jsonl", "questions.jsonl")
+
+
+def shipped_set_paths() -> list[Path]:
+    return [eval_dir() / name for name in SHIPPED_SETS]
+
+
+class SetItem(BaseModel):
+    """One line of any labelled set: the in-house one or a real-text one.
+
+    `acceptable` are other categories a careful annotator could defend as primary
+    (`docs/labelling-guide.md`); `split` is `dev` or `test` where the set has one.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    text: str
+    kind: RequestKind
+    category: Category
+    acceptable: list[Category] = Field(default_factory=list)
+    industry: Industry | None = None
+    split: str | None = None
+
+    def accepts(self, category: Category) -> bool:
+        return category == self.category or category in self.acceptable
+
+
+def load_set(path: Path | str) -> list[SetItem]:
+    """Read a JSONL set of `SetItem` lines; a bad line is reported with its number."""
+    path = Path(path)
+    items = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(SetItem.model_validate_json(line))
+        except ValidationError as error:
+            raise ValueError(f"{path.name}:{number}: {error}") from error
+    return items
+
+
+@dataclass(frozen=True)
+class CategoryFigures:
+    """Texts labelled with one primary category, and how many came out acceptably."""
+
+    category: str
+    support: int
+    correct: int  # predicted category is the label or one of its alternatives
+    exact: int  # predicted category is the label itself
+    predicted: int  # texts of the whole set predicted as this category
+
+    @property
+    def accuracy(self) -> float:
+        return round(_ratio(self.correct, self.support), 4)
+
+
+@dataclass(frozen=True)
+class SetMiss:
+    id: str
+    text: str
+    expected: str  # category (alternatives) / kind
+    predicted: str  # category / kind
+    reason: str
+
+
+@dataclass(frozen=True)
+class SetReport:
+    """One labelled set (or one split of it) classified with one pack."""
+
+    name: str
+    pack_version: str
+    items: int
+    category_accuracy: float  # category is the label or an acceptable alternative
+    macro_f1: float  # of the exact primary category, over the labelled categories
+    kind_accuracy: float
+    complaints: int  # texts labelled complaint …
+    complaint_recall: float  # … and the share of them classified as complaint
+    inquiries: int  # texts labelled inquiry …
+    inquiry_recall: float  # … and the share of them classified as inquiry
+    other_rate: float  # share of all texts predicted `other`
+    categories: tuple[CategoryFigures, ...]
+    misses: tuple[SetMiss, ...]  # wrong category or wrong kind
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for figures, row in zip(self.categories, data["categories"], strict=True):
+            row["accuracy"] = figures.accuracy
+        return data
+
+
+def evaluate_set(pack: RulePack, items: Iterable[SetItem], name: str) -> SetReport:
+    """Classify every item with `pack` and compare with its labels (and alternatives)."""
+    items = list(items)
+    support: Counter[str] = Counter()
+    correct: Counter[str] = Counter()
+    exact: Counter[str] = Counter()
+    predicted: Counter[str] = Counter()
+    kinds = complaints = complaint_hits = inquiries = inquiry_hits = 0
+    misses = []
+    for item in items:
+        result = classify(item.text, pack)
+        support[item.category] += 1
+        predicted[result.category] += 1
+        ok = item.accepts(result.category)
+        correct[item.category] += ok
+        exact[item.category] += result.category == item.category
+        kinds += result.kind == item.kind
+        if item.kind == RequestKind.COMPLAINT:
+            complaints += 1
+            complaint_hits += result.kind == RequestKind.COMPLAINT
+        if item.kind == RequestKind.INQUIRY:
+            inquiries += 1
+            inquiry_hits += result.kind == RequestKind.INQUIRY
+        if not ok or result.kind != item.kind:
+            expected = item.category + "".join(f"|{c}" for c in item.acceptable)
+            misses.append(SetMiss(item.id, item.text, f"{expected}/{item.kind}",
+                                  f"{result.category}/{result.kind}", result.reason))
+    labelled = [c.value for c in Category if c in support]
+    f1s = []
+    for category in labelled:
+        precision = _ratio(exact[category], predicted[category])
+        recall = _ratio(exact[category], support[category])
+        f1s.append(_f1(precision, recall))
+    return SetReport(
+        name=name,
+        pack_version=pack.version,
+        items=len(items),
+        category_accuracy=round(_ratio(sum(correct.values()), len(items)), 4),
+        macro_f1=round(_ratio(sum(f1s), len(f1s)), 4),
+        kind_accuracy=round(_ratio(kinds, len(items)), 4),
+        complaints=complaints,
+        complaint_recall=round(_ratio(complaint_hits, complaints), 4),
+        inquiries=inquiries,
+        inquiry_recall=round(_ratio(inquiry_hits, inquiries), 4),
+        other_rate=round(_ratio(predicted[Category.OTHER], len(items)), 4),
+        categories=tuple(
+            CategoryFigures(c, support[c], correct[c], exact[c], predicted[c]) for c in labelled
+        ),
+        misses=tuple(misses),
+    )
+
+
+def evaluate_sets(pack: RulePack, paths: Iterable[Path | str]) -> list[SetReport]:
+    """One report per set, or per split of a set that has splits (dev, then test)."""
+    reports = []
+    for path in map(Path, paths):
+        items = load_set(path)
+        splits = sorted({item.split for item in items if item.split is not None})
+        if not splits:
+            reports.append(evaluate_set(pack, items, path.stem))
+            continue
+        for split in splits:
+            part = [item for item in items if item.split == split]
+            reports.append(evaluate_set(pack, part, f"{path.stem} [{split}]"))
+        unsplit = [item for item in items if item.split is None]
+        if unsplit:
+            reports.append(evaluate_set(pack, unsplit, f"{path.stem} [no split]"))
+    return reports
+
+
+def render_sets(reports: Sequence[SetReport], *, misses: bool = False) -> str:
+    """A table of the sets, then per-category figures of each, then (optionally) errors."""
+    version = reports[0].pack_version if reports else "-"
+    lines = [
+        f"rule pack {version}",
+        "",
+        f"{'set':<28}{'texts':>6}{'category':>10}{'macro-F1':>10}{'kind':>7}"
+        f"{'complaint':>11}{'inquiry':>9}{'other':>7}",
+    ]
+    for r in reports:
+        complaint = f"{r.complaint_recall:.3f}" if r.complaints else "-"
+        inquiry = f"{r.inquiry_recall:.3f}" if r.inquiries else "-"
+        lines.append(
+            f"{r.name:<28}{r.items:>6}{r.category_accuracy:>10.3f}{r.macro_f1:>10.3f}"
+            f"{r.kind_accuracy:>7.3f}{complaint:>11}{inquiry:>9}{r.other_rate:>7.3f}"
+        )
+    lines += ["", "category: the label or an acceptable alternative; complaint / inquiry: "
+              "share of texts so labelled that come out so; other: share predicted other"]
+    for r in reports:
+        lines += ["", f"{r.name}: {'category':<16}{'texts':>6}{'right':>7}{'share':>7}"
+                  f"{'exact':>7}{'pred':>6}"]
+        lines += [
+            f"{'':<{len(r.name) + 2}}{c.category:<16}{c.support:>6}{c.correct:>7}"
+            f"{c.accuracy:>7.3f}{c.exact:>7}{c.predicted:>6}"
+            for c in r.categories
+        ]
+        if misses:
+            lines += [f"  {m.id}: {m.expected} → {m.predicted}  {m.text}\n      {m.reason}"
+                      for m in r.misses]
+    return "\n".join(lines)
 
 
 def load_labelled(path: Path | str) -> list[LabelledItem]:
@@ -219,17 +425,26 @@ def render(report: EvaluationReport, *, misses: bool = False) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("labelled", nargs="?", type=Path, default=default_labelled_path())
+    parser.add_argument("sets", nargs="*", type=Path,
+                        help="labelled JSONL sets (default: every shipped set)")
     parser.add_argument("--pack", type=Path, help="rule pack (default: the shipped one)")
     parser.add_argument("--misses", action="store_true", help="list every wrong item")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--json", action="store_true", help="print the reports as JSON")
+    parser.add_argument("--detail", action="store_true",
+                        help="the detailed report of one fully labelled set (labelled.jsonl)")
     args = parser.parse_args(argv)
     pack = load_pack(args.pack) if args.pack else load_default_pack()
-    report = evaluate(pack, load_labelled(args.labelled))
+    if args.detail:
+        report = evaluate(pack, load_labelled(args.sets[0] if args.sets
+                                              else default_labelled_path()))
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json
+              else render(report, misses=args.misses))
+        return 0
+    reports = evaluate_sets(pack, args.sets or shipped_set_paths())
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2))
     else:
-        print(render(report, misses=args.misses))
+        print(render_sets(reports, misses=args.misses))
     return 0
 
 

@@ -104,6 +104,12 @@ class _WithContext(_Spec):
         default_factory=list,
         description="Only count when the text's industry is one of these (empty: any).",
     )
+    require_industry: bool | None = Field(
+        default=None,
+        description="Count only when an industry is decided (by the text's words or the "
+        "hint) and, with `industries`, is one of them. Without it a scoped term still "
+        "counts while no industry is decided. A term's value replaces its rule's.",
+    )
 
     _check_requires = field_validator("requires_any", "excludes")(_no_blank)
 
@@ -312,6 +318,21 @@ class Settings(_Spec):
     signal_min_score: Weight = 1.0
     confidence_prior: Weight = 1.0
     default_kind: RequestKind = RequestKind.COMPLAINT
+    kind_order: list[list[RequestKind]] = Field(
+        default_factory=list,
+        description="Tiers of kinds, strongest evidence first: the first tier with a kind "
+        "whose cue score reaches `kind_min_score` decides (the best score within the tier). "
+        "Kinds in no tier form a last tier. Empty: one tier, the best score wins.",
+        examples=[[["report", "complaint", "repair"], ["inquiry"], ["suggestion", "praise"]]],
+    )
+
+    @field_validator("kind_order")
+    @classmethod
+    def _each_kind_once(cls, tiers: list[list[RequestKind]]) -> list[list[RequestKind]]:
+        kinds = [kind for tier in tiers for kind in tier]
+        if len(kinds) != len(set(kinds)):
+            raise ValueError("a kind may appear in one tier only, once")
+        return tiers
 
 
 class PackSpec(_Spec):
