@@ -74,6 +74,8 @@ class Entry:
     negatable: bool
     industries: frozenset[str]
     require_industry: bool  # counts only when an industry is decided (and in `industries`)
+    problem: bool  # a stated problem: also evidence for the problem kind (complaint)
+    question: bool  # a question form: `question` evidence instead of an inquiry cue
     conditions: tuple[Condition, ...]
 
 
@@ -95,6 +97,11 @@ class Decisions:
     category_industry: MappingProxyType[str, Industry]
     default_kind: RequestKind
     kind_tiers: tuple[frozenset[str], ...]  # settings.kind_order, plus a tier of the rest
+    problem_kind: str  # kind that `problem` matches are evidence for …
+    problem_kind_enum: RequestKind
+    problem_weight: float  # … and how much each adds (0: off)
+    problem_tier: bool  # settings.kind_order names `problem`
+    question_tier: bool  # settings.kind_order names `question`
     category_min_score: float
     secondary_min_score: float
     industry_min_score: float
@@ -236,6 +243,8 @@ def _entries(rule: RuleSpec, order: int, spec: PackSpec) -> list[Entry]:
                     if term.require_industry is not None
                     else rule.require_industry
                 ),
+                problem=rule.problem,
+                question=rule.question,
                 conditions=_conditions(rule, term),
             )
         )
@@ -257,6 +266,8 @@ def _entries(rule: RuleSpec, order: int, spec: PackSpec) -> list[Entry]:
                 negatable=phrase.negatable if phrase.negatable is not None else rule.negatable,
                 industries=frozenset(rule.industries),
                 require_industry=bool(rule.require_industry),
+                problem=rule.problem,
+                question=rule.question,
                 conditions=_conditions(rule),
             )
         )
@@ -268,14 +279,20 @@ def _positions(codes: Iterable[str]) -> MappingProxyType[str, int]:
     return MappingProxyType({code: index for index, code in enumerate(codes)})
 
 
-def _kind_tiers(
-    order: list[list[RequestKind]], declared: Iterable[RequestKind]
-) -> tuple[frozenset[str], ...]:
-    """The pack's kind tiers, then one tier of the declared kinds no tier names."""
-    tiers = [frozenset(kind.value for kind in tier) for tier in order if tier]
+PROBLEM = "problem"  # the evidence of `problem` rules in settings.kind_order
+QUESTION = "question"  # the evidence of `question` rules (question forms)
+
+
+def _kind_tiers(order: list[list[str]], declared: Iterable[RequestKind]) -> tuple[frozenset[str], ...]:
+    """The pack's kind tiers, then one tier of the declared kinds no tier names.
+
+    Without a tier naming `problem`, problem evidence joins its kind's tier.
+    """
+    tiers = [frozenset(tier) for tier in order if tier]
     named = {kind for tier in tiers for kind in tier}
     rest = frozenset(kind.value for kind in declared if kind.value not in named)
-    return tuple(tiers + [rest] if rest else tiers)
+    tiers = tiers + [rest] if rest else tiers
+    return tuple(tiers)
 
 
 def compile_pack(spec: PackSpec, *, segment_cache: int = SEGMENT_CACHE_SIZE) -> CompiledPack:
@@ -314,7 +331,7 @@ def compile_pack(spec: PackSpec, *, segment_cache: int = SEGMENT_CACHE_SIZE) -> 
 
     severity, settings = spec.severity, spec.settings
     decisions = Decisions(
-        kind_position=_positions(spec.kinds),
+        kind_position=_positions([*spec.kinds, PROBLEM, QUESTION]),
         industry_position=_positions(spec.industries),
         category_position=_positions(spec.categories),
         signals=tuple(spec.signals),
@@ -340,6 +357,11 @@ def compile_pack(spec: PackSpec, *, segment_cache: int = SEGMENT_CACHE_SIZE) -> 
         ),
         default_kind=settings.default_kind,
         kind_tiers=_kind_tiers(settings.kind_order, spec.kinds),
+        problem_kind=settings.problem_kind.value,
+        problem_kind_enum=settings.problem_kind,
+        problem_weight=settings.problem_weight,
+        problem_tier=any(PROBLEM in tier for tier in settings.kind_order),
+        question_tier=any(QUESTION in tier for tier in settings.kind_order),
         category_min_score=settings.category_min_score,
         secondary_min_score=settings.secondary_min_score,
         industry_min_score=settings.industry_min_score,

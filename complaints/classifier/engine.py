@@ -34,6 +34,8 @@ from pydantic import BaseModel
 
 from complaints.classifier.compiled import (
     DENIAL,
+    PROBLEM,
+    QUESTION,
     FOCUS,
     LONGER,
     NEGATOR,
@@ -132,7 +134,7 @@ def classify(
         evidence = [m for m in evidence if not m[2].industries or industry in m[2].industries]
     elif compiled.strict_entries:  # and `require_industry` ones only with an industry
         evidence = [m for m in evidence if not m[2].require_industry]
-    scores = _scores(evidence)
+    scores = _scores(evidence, decisions.problem_weight)
 
     ranked = _ranked(scores["category"], decisions.category_position)
     has_category = bool(ranked) and ranked[0][1] >= decisions.category_min_score
@@ -484,12 +486,22 @@ def _near(
     return False
 
 
-def _scores(matches: Iterable[Match]) -> dict[str, dict[str, float]]:
-    """Summed weights per axis and code: {"category": {"outage": 4.0}, "kind": {}, …}."""
+def _scores(matches: Iterable[Match], problem_weight: float = 0.0) -> dict[str, dict[str, float]]:
+    """Summed weights per axis and code: {"category": {"outage": 4.0}, "kind": {}, …}.
+
+    A match of a `problem` rule (a stated problem, loss or anger) also adds
+    `problem_weight` to the kind evidence `problem` (`_decide_kind`): `态度恶劣` is
+    evidence of a complaint as well as of staff conduct. Like any term, a problem term
+    counts once (`_evidence`).
+    """
     scores: dict[str, dict[str, float]] = {"kind": {}, "industry": {}, "category": {}, "signal": {}}
+    kinds = scores["kind"]
     for _, _, entry, weight in matches:
         by_code = scores[entry.axis]
-        by_code[entry.code] = by_code.get(entry.code, 0.0) + weight
+        code = QUESTION if entry.question else entry.code
+        by_code[code] = by_code.get(code, 0.0) + weight
+        if entry.problem and problem_weight:
+            kinds[PROBLEM] = kinds.get(PROBLEM, 0.0) + problem_weight
     return scores
 
 
@@ -529,14 +541,26 @@ def _decide_kind(scores: Mapping[str, float], compiled: CompiledPack) -> Request
     `送餐很快，但是菜太难吃了` is a complaint and `怎么设置手机彩铃？` an inquiry.
     """
     decisions = compiled.decisions
-    if scores:
-        for tier in decisions.kind_tiers:
-            ranked = _ranked(
-                {kind: score for kind, score in scores.items() if kind in tier},
-                decisions.kind_position,
-            )
-            if ranked and ranked[0][1] >= decisions.kind_min_score:
-                return _KINDS[ranked[0][0]]
+    if not scores:
+        return decisions.default_kind
+    for evidence, kind, own_tier in (
+        (PROBLEM, decisions.problem_kind, decisions.problem_tier),
+        (QUESTION, RequestKind.INQUIRY.value, decisions.question_tier),
+    ):
+        if evidence in scores and not own_tier:  # no tier of its own: joins its kind
+            scores = dict(scores)
+            score = scores.pop(evidence)
+            scores[kind] = scores.get(kind, 0.0) + score
+    for tier in decisions.kind_tiers:
+        ranked = _ranked(
+            {kind: score for kind, score in scores.items() if kind in tier},
+            decisions.kind_position,
+        )
+        if ranked and ranked[0][1] >= decisions.kind_min_score:
+            code = ranked[0][0]
+            if code == PROBLEM:
+                return decisions.problem_kind_enum
+            return RequestKind.INQUIRY if code == QUESTION else _KINDS[code]
     return decisions.default_kind
 
 

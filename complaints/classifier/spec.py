@@ -39,7 +39,7 @@ MAX_PHRASE_GAP = 50  # tokens: a phrase's `gap` and `settings.phrase_gap`
 MAX_WINDOW = 50  # tokens: a rule's context `window`
 MAX_NEGATION_WINDOW = 20  # tokens: `negation.window` and `negation.after_window`
 MAX_LIST_WORDS = 200  # words in one list: requires_any, excludes, negators, markers …
-MAX_RULES = 1_000
+MAX_RULES = 2_000
 MAX_ENTRIES = 20_000  # terms and phrases of all rules together
 MAX_DICTIONARY = 20_000  # words added to the pack's tokenizer
 
@@ -74,6 +74,10 @@ Words = Annotated[list[Word], _at_most(MAX_LIST_WORDS, "words")]
 
 AXES = ("kind", "industry", "category", "signal")
 Axis = Literal["kind", "industry", "category", "signal"]
+# A kind's cue score, or the evidence of `problem` rules (settings.kind_order).
+KindEvidence = Literal[
+    "complaint", "report", "inquiry", "suggestion", "praise", "repair", "problem", "question"
+]
 _RULE_ID = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 
 
@@ -198,6 +202,18 @@ class RuleSpec(_WithContext):
         default=None,
         description="Token distance for `requires_any`/`excludes`; none: the whole text.",
     )
+    problem: bool = Field(
+        default=False,
+        description="The rule's terms state a problem, a loss or anger (`态度恶劣`, `没信号`, "
+        "`损失`): each counted match is also evidence for `settings.problem_kind` "
+        "(complaint), weighing `settings.problem_weight`. Not for topic words (`电费`).",
+    )
+    question: bool = Field(
+        default=False,
+        description="A `kind:inquiry` rule of question forms (`吗`, `怎么`, `?`): its weight "
+        "is `question` evidence in `settings.kind_order`, weaker than a stated problem, "
+        "rather than an explicit inquiry cue (`请问`, `咨询`).",
+    )
     terms: list[TermSpec] = Field(default_factory=list)
     phrases: list[PhraseSpec] = Field(default_factory=list)
 
@@ -318,17 +334,27 @@ class Settings(_Spec):
     signal_min_score: Weight = 1.0
     confidence_prior: Weight = 1.0
     default_kind: RequestKind = RequestKind.COMPLAINT
-    kind_order: list[list[RequestKind]] = Field(
+    problem_kind: RequestKind = Field(
+        default=RequestKind.COMPLAINT,
+        description="Kind that matches of `problem` rules are evidence for.",
+    )
+    problem_weight: float = Field(
+        default=0.0, ge=0, description="Kind score each counted `problem` match adds (0: off)."
+    )
+    kind_order: list[list[KindEvidence]] = Field(
         default_factory=list,
-        description="Tiers of kinds, strongest evidence first: the first tier with a kind "
-        "whose cue score reaches `kind_min_score` decides (the best score within the tier). "
-        "Kinds in no tier form a last tier. Empty: one tier, the best score wins.",
-        examples=[[["report", "complaint", "repair"], ["inquiry"], ["suggestion", "praise"]]],
+        description="Tiers of kind evidence, strongest first: the first tier with evidence "
+        "reaching `kind_min_score` decides (the best score within the tier). A tier names "
+        "kinds (their cue scores), `problem` (matches of `problem` rules, for "
+        "`problem_kind`) and `question` (question forms, for inquiry). Kinds in no tier "
+        "form a last tier. Empty: one tier of all kinds, problem evidence added to the "
+        "problem kind and question forms to inquiry.",
+        examples=[[["report", "complaint", "repair"], ["inquiry"], ["problem"], ["praise"]]],
     )
 
     @field_validator("kind_order")
     @classmethod
-    def _each_kind_once(cls, tiers: list[list[RequestKind]]) -> list[list[RequestKind]]:
+    def _each_kind_once(cls, tiers: list[list[str]]) -> list[list[str]]:
         kinds = [kind for tier in tiers for kind in tier]
         if len(kinds) != len(set(kinds)):
             raise ValueError("a kind may appear in one tier only, once")
