@@ -50,14 +50,14 @@ from aiokafka import TopicPartition
 from rich.console import Console
 from rich.table import Table
 
+from complaints.local.embedded import EmbeddedServices, _die_with_parent
+from complaints.local.generator import DemoGenerator, GeneratedEvent
+from complaints.local.runner import WorkerProcess, worker_env
+from complaints.messaging import kafka
+from complaints.messaging.codec import Decoded, decode_intake
 from complaints.normalise import case_id_for
-from complaints.pipeline import kafka
-from complaints.pipeline.codec import Decoded, decode_intake
-from complaints.pipeline.embedded import EmbeddedServices, _die_with_parent
-from complaints.pipeline.generator import DemoGenerator, GeneratedEvent
-from complaints.pipeline.runner import WorkerProcess, worker_env
-from complaints.pipeline.settings import Settings
-from complaints.pipeline.topics import Topics
+from complaints.schemas.topics import Topics
+from complaints.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """`python -m complaints` is the `complaints` command."""
 
-from complaints.pipeline.cli import main
+from complaints.cli.main import main
 
 main()

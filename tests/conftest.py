@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from complaints.pipeline.embedded import EmbeddedServices
+from complaints.local.embedded import EmbeddedServices
 from tests.harness import PipelineUnderTest
 
 

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import redis
 
+from complaints.local.embedded import EmbeddedServices
+from complaints.local.generator import GeneratedEvent
+from complaints.local.runner import WorkerProcess, worker_env
+from complaints.messaging import kafka
+from complaints.messaging.codec import Decoded, decode_intake
 from complaints.normalise import case_id_for
-from complaints.pipeline import kafka
-from complaints.pipeline.codec import Decoded, decode_intake
-from complaints.pipeline.embedded import EmbeddedServices
-from complaints.pipeline.generator import GeneratedEvent
-from complaints.pipeline.runner import WorkerProcess, worker_env
-from complaints.pipeline.settings import Settings
-from complaints.pipeline.topics import Topics
+from complaints.schemas.topics import Topics
+from complaints.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 _counter = itertools.count()

@@ -33,17 +33,14 @@ from datetime import UTC, datetime, timedelta
 
 import faust
 
-from complaints.agents.classify import classify_complaints
-from complaints.agents.route import RouteDeps, route_complaints
-from complaints.classifier import PackReloader
-from complaints.normalise import mask_complaint, mask_personal_data, to_complaint
-from complaints.pipeline.acknowledgements import (
+from complaints.agents.acknowledgements import (
     hold,
     isolating_poison,
     release,
     stop_unacknowledged,
 )
-from complaints.pipeline.codec import (
+from complaints.classifier import PackReloader
+from complaints.messaging.codec import (
     Decoded,
     Rejection,
     content_sha256,
@@ -51,9 +48,8 @@ from complaints.pipeline.codec import (
     decode_intake,
     encode_cloudevent,
 )
-from complaints.pipeline.kafka import OutboundRecords
-from complaints.pipeline.metrics import DEAD_LETTERED, STAGE_EVENTS
-from complaints.pipeline.store import RecentCases, RedisBatch, SeenEvents, StageCounters
+from complaints.messaging.kafka import OutboundRecords
+from complaints.normalise import mask_complaint, mask_personal_data, to_complaint
 from complaints.schemas.complaint import Complaint
 from complaints.schemas.dead_letter import RejectReason
 from complaints.schemas.envelope import (
@@ -63,6 +59,10 @@ from complaints.schemas.envelope import (
 )
 from complaints.schemas.intake import EVENT_TIME_WINDOW
 from complaints.schemas.routing import RoutingDecision
+from complaints.stages.classify import classify_complaints
+from complaints.stages.metrics import DEAD_LETTERED, STAGE_EVENTS
+from complaints.stages.route import RouteDeps, route_complaints
+from complaints.store.redis import RecentCases, RedisBatch, SeenEvents, StageCounters
 
 log = logging.getLogger(__name__)
 

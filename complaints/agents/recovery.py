@@ -34,32 +34,20 @@ from typing import Any
 import faust
 from pydantic import ValidationError
 
-from complaints.pipeline.acknowledgements import (
+from complaints.agents.acknowledgements import (
     hold,
     isolating_poison,
     release,
     stop_unacknowledged,
 )
-from complaints.pipeline.cases import CaseChange, CaseStore
-from complaints.pipeline.clock import Clock
-from complaints.pipeline.codec import (
+from complaints.messaging.codec import (
     Rejection,
     dead_letter,
     decode_cloudevent,
     encode_cloudevent,
     json_depth,
 )
-from complaints.pipeline.history import IncidentTracker
-from complaints.pipeline.kafka import OutboundRecords
-from complaints.pipeline.metrics import (
-    CASE_EVENTS,
-    DEAD_LETTERED,
-    RESOLUTIONS,
-    SLA_BREACHES,
-    SLA_WARNINGS,
-    STAGE_EVENTS,
-)
-from complaints.pipeline.work_queues import WorkQueues
+from complaints.messaging.kafka import OutboundRecords
 from complaints.recovery import (
     RecoveryRules,
     ended_by,
@@ -97,6 +85,18 @@ from complaints.schemas.envelope import (
 )
 from complaints.schemas.intake import MAX_EVENT_BYTES, MAX_JSON_DEPTH
 from complaints.schemas.routing import QueueItem, RoutingDecision
+from complaints.stages.metrics import (
+    CASE_EVENTS,
+    DEAD_LETTERED,
+    RESOLUTIONS,
+    SLA_BREACHES,
+    SLA_WARNINGS,
+    STAGE_EVENTS,
+)
+from complaints.store.cases import CaseChange, CaseStore
+from complaints.store.clock import Clock
+from complaints.store.history import IncidentTracker
+from complaints.store.work_queues import WorkQueues
 
 log = logging.getLogger(__name__)
 

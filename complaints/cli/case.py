@@ -27,13 +27,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from complaints.pipeline.explain import terminal_safe as safe
-from complaints.pipeline.logs import json_text
+from complaints.cli.output import terminal_safe as safe
+from complaints.ops.logs import json_text
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
-    from complaints.pipeline.settings import Settings
+    from complaints.settings import Settings
 
 console = Console(emoji=False)
 
@@ -64,9 +64,9 @@ def act(
     """Record a handler action on a case; exits 1 if the lifecycle rejects it."""
     from pydantic import ValidationError
 
-    from complaints.pipeline.cli import UserError, checked_name
-    from complaints.pipeline.settings import load_settings
+    from complaints.cli.main import UserError, checked_name
     from complaints.schemas.case import HandlerAction
+    from complaints.settings import load_settings
 
     settings = load_settings()
     who = checked_name(actor or os.environ.get("COMPLAINTS_HANDLER") or getpass.getuser(),
@@ -101,8 +101,8 @@ def act(
 
 
 async def _send_and_wait(settings: "Settings", command: Any, wait_s: float) -> dict[str, Any]:
-    from complaints.pipeline.cases import CaseStore
-    from complaints.pipeline.cli import UserError, answered
+    from complaints.cli.main import UserError, answered
+    from complaints.store.cases import CaseStore
 
     client = redis_client(settings)
     store = CaseStore(client, settings.topic_prefix)
@@ -125,10 +125,10 @@ async def _send_and_wait(settings: "Settings", command: Any, wait_s: float) -> d
 
 async def _publish(settings: "Settings", command: Any) -> None:
     """Put the action on `complaints.actions.v1`, as an upstream desk system would."""
-    from complaints.pipeline import kafka
-    from complaints.pipeline.codec import encode_cloudevent
-    from complaints.pipeline.topics import Topics
+    from complaints.messaging import kafka
+    from complaints.messaging.codec import encode_cloudevent
     from complaints.schemas.envelope import HANDLER_ACTION_TYPE
+    from complaints.schemas.topics import Topics
 
     producer = kafka.producer(settings)
     try:
@@ -154,8 +154,8 @@ def redis_client(settings: "Settings") -> "aioredis.Redis":
 
 def case(case_id: CaseId, as_json: JsonOption = False) -> None:
     """A case: its state, history, open deadlines, queue and handler."""
-    from complaints.pipeline.cli import UserError, talk
-    from complaints.pipeline.settings import load_settings
+    from complaints.cli.main import UserError, talk
+    from complaints.settings import load_settings
 
     settings = load_settings()
     view = talk(settings, "redis", _case_view(settings, case_id))
@@ -193,9 +193,9 @@ def case(case_id: CaseId, as_json: JsonOption = False) -> None:
 
 
 async def _case_view(settings: "Settings", case_id: str) -> dict[str, Any] | None:
-    from complaints.pipeline.cases import CaseStore
-    from complaints.pipeline.work_queues import WorkQueues
     from complaints.schemas.case import DeadlineStatus
+    from complaints.store.cases import CaseStore
+    from complaints.store.work_queues import WorkQueues
 
     client = redis_client(settings)
     try:

@@ -10,7 +10,7 @@ keep it, give it back or finish it.
 `claim` prints nothing and exits 0 when the queue is empty, so scripts can loop on it.
 The handler name defaults to `COMPLAINTS_HANDLER`, else the login name, and must be a
 login-like name (`checked_name`). Errors are `UserError`s (one line, from
-`complaints.pipeline.cli`, as is `answered`, which bounds every wait for Redis),
+`complaints.cli.main`, as is `answered`, which bounds every wait for Redis),
 imported inside the functions because `cli.py` imports this module to register the
 commands. What cases say is printed through `terminal_safe`.
 """
@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from rich.console import Console
 
-from complaints.pipeline.explain import terminal_safe as safe
-from complaints.pipeline.logs import json_text
+from complaints.cli.output import terminal_safe as safe
+from complaints.ops.logs import json_text
 
 if TYPE_CHECKING:  # the rest is imported when a command runs: `complaints` starts fast
-    from complaints.pipeline.settings import Settings
-    from complaints.pipeline.work_queues import WorkQueues
     from complaints.routing.table import RoutingTable
     from complaints.schemas.routing import ClaimedCase, Incident, QueueStats
+    from complaints.settings import Settings
+    from complaints.store.work_queues import WorkQueues
 
 T = TypeVar("T")
 console = Console(emoji=False)
@@ -92,7 +92,7 @@ def claim(
         case = await work.claim(queue, who, lease or table.lease_for(queue))
         if case is None or case.incident_id is None:
             return case, None
-        from complaints.pipeline.history import IncidentTracker
+        from complaints.store.history import IncidentTracker
 
         tracker = IncidentTracker(work.client, settings.topic_prefix)
         return case, await tracker.incident(case.incident_id)
@@ -151,9 +151,9 @@ def register(app: typer.Typer) -> None:
 
 # --- plumbing -------------------------------------------------------------------------------
 def _context() -> "tuple[Settings, RoutingTable]":
-    from complaints.pipeline.settings import load_settings
     from complaints.routing.exceptions import RoutingTableError
     from complaints.routing.table import load_table
+    from complaints.settings import load_settings
 
     settings = load_settings()
     try:
@@ -167,9 +167,9 @@ def _with_queues(
 ) -> T:
     """Run `action` against the work queues; Redis trouble — no answer within
     `COMPLAINTS_CLI_TIMEOUT_S`, a refused connection — becomes one clear line."""
-    from complaints.pipeline.case_cli import redis_client
-    from complaints.pipeline.cli import talk
-    from complaints.pipeline.work_queues import LeaseError, WorkQueues
+    from complaints.cli.case import redis_client
+    from complaints.cli.main import talk
+    from complaints.store.work_queues import LeaseError, WorkQueues
 
     async def run() -> T:
         client = redis_client(settings)
@@ -187,14 +187,14 @@ def _with_queues(
 
 
 def _user_error(message: str) -> Exception:
-    from complaints.pipeline.cli import UserError
+    from complaints.cli.main import UserError
 
     return UserError(message)
 
 
 def _handler(given: str | None) -> str:
     """`--handler` (or `COMPLAINTS_HANDLER`), else the login name; a login-like name."""
-    from complaints.pipeline.cli import checked_name
+    from complaints.cli.main import checked_name
 
     if given and given.strip():
         return checked_name(given.strip(), "--handler")

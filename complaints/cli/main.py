@@ -21,13 +21,14 @@ import click
 import typer
 from rich.console import Console
 
-from complaints.pipeline import case_cli, handler_cli
-from complaints.pipeline.explain import terminal_safe
-from complaints.pipeline.logs import json_text, visible
-from complaints.pipeline.settings import ConfigurationError, load_settings
+from complaints.cli import case as case_cli
+from complaints.cli import desk as handler_cli
+from complaints.cli.output import terminal_safe
+from complaints.ops.logs import json_text, visible
+from complaints.settings import ConfigurationError, load_settings
 
 if TYPE_CHECKING:
-    from complaints.pipeline.settings import Settings
+    from complaints.settings import Settings
 
 T = TypeVar("T")
 
@@ -111,7 +112,7 @@ def run(
     rate: Annotated[float, typer.Option(min=1, help="Demo events per second.")] = 500.0,
 ) -> None:
     """Run the whole pipeline on the embedded broker and Redis (ephemeral)."""
-    from complaints.pipeline.runner import run_pipeline
+    from complaints.local.runner import run_pipeline
 
     if not demo and (events or duration):
         raise UserError("--events and --duration bound the demo traffic; add --demo")
@@ -133,7 +134,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _print_summary(report: "object") -> None:
-    from complaints.pipeline.runner import RunReport
+    from complaints.local.runner import RunReport
 
     assert isinstance(report, RunReport)
     console.print()
@@ -173,7 +174,7 @@ def worker(
     """Run one pipeline worker against the configured Kafka and Redis."""
     import faust
 
-    from complaints.pipeline import logs
+    from complaints.ops import logs
     from complaints.pipeline.app import build_app
 
     overrides: dict[str, object] = {}
@@ -203,7 +204,7 @@ def publish(
         help="callcenter or web, for bare events of unknown shape.")] = None,
 ) -> None:
     """Publish call-center/web events to the intake topics (bare or CloudEvents)."""
-    from complaints.pipeline.publish import PublishError, publish_files
+    from complaints.messaging.publish import PublishError, publish_files
 
     if source not in (None, "callcenter", "web"):
         raise UserError(f"--source must be callcenter or web, not {source!r}")
@@ -225,7 +226,7 @@ def classify_command(
 ) -> None:
     """Classify text offline and explain the decision."""
     from complaints.classifier import classify, load_pack
-    from complaints.pipeline.explain import render_classification
+    from complaints.cli.output import render_classification
 
     if (text is None) == (file is None):
         raise UserError("give either TEXT or --file FILE")
@@ -291,7 +292,7 @@ def lag(
     from rich.live import Live
     from rich.table import Table
 
-    from complaints.pipeline.lag import measure_lag, totals
+    from complaints.ops.lag import measure_lag, totals
 
     settings = load_settings()
     settings.bootstrap_list()
@@ -337,8 +338,8 @@ def bench(
 @schemas_app.command("export")
 def schemas_export(directory: Annotated[Path, typer.Argument(help="Output directory.")]) -> None:
     """Write JSON Schema (2020-12) for every event and an AsyncAPI 3.0 document."""
-    from complaints.pipeline.contracts import export
-    from complaints.pipeline.topics import Topics
+    from complaints.schemas.contracts import export
+    from complaints.schemas.topics import Topics
 
     for path in export(directory, Topics.for_prefix(load_settings().topic_prefix)):
         console.print(terminal_safe(path), highlight=False)
@@ -355,7 +356,7 @@ def main() -> None:
     import jieba
     from pydantic import ValidationError
 
-    from complaints.pipeline import logs
+    from complaints.ops import logs
 
     # Library records (aiokafka's retries, redis waits) are not for the person at the
     # terminal, who gets one line per problem; `COMPLAINTS_DEBUG=1` shows warnings too.

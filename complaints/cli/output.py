@@ -5,7 +5,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from complaints.pipeline.logs import visible
+from complaints.ops.logs import visible
 from complaints.schemas.classification import Classification
 
 

@@ -32,13 +32,13 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from complaints.pipeline import kafka
-from complaints.pipeline.acknowledgements import STAGE_FAILED_EXIT
-from complaints.pipeline.embedded import EmbeddedServices, _die_with_parent, free_port
-from complaints.pipeline.generator import DemoGenerator, Tally
-from complaints.pipeline.lag import measure_lag
-from complaints.pipeline.settings import Settings
-from complaints.pipeline.topics import Topics
+from complaints.agents.acknowledgements import STAGE_FAILED_EXIT
+from complaints.local.embedded import EmbeddedServices, _die_with_parent, free_port
+from complaints.local.generator import DemoGenerator, Tally
+from complaints.messaging import kafka
+from complaints.ops.lag import measure_lag
+from complaints.schemas.topics import Topics
+from complaints.settings import Settings
 
 
 @dataclass

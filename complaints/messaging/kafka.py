@@ -14,7 +14,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
 from faust.types import TopicT
 
-from complaints.pipeline.settings import Settings
+from complaints.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
-from complaints.pipeline.settings import Settings
-from complaints.pipeline.topics import Topics
 from complaints.schemas.envelope import CALLCENTER_EVENT_TYPE, WEB_EVENT_TYPE
+from complaints.schemas.topics import Topics
+from complaints.settings import Settings
 
 
 class PublishError(Exception):

@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from complaints.pipeline.kafka import end_offsets
-from complaints.pipeline.settings import Settings
-from complaints.pipeline.topics import Topics
+from complaints.messaging.kafka import end_offsets
+from complaints.schemas.topics import Topics
+from complaints.settings import Settings
 
 
 @dataclass(frozen=True)

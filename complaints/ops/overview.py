@@ -13,12 +13,12 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from complaints.normalise import mask_personal_data
-from complaints.pipeline.cases import CaseStore
-from complaints.pipeline.history import IncidentTracker
-from complaints.pipeline.lag import measure_lag, totals
-from complaints.pipeline.settings import Settings
-from complaints.pipeline.store import RecentCases, StageCounters
-from complaints.pipeline.work_queues import WorkQueues
+from complaints.ops.lag import measure_lag, totals
+from complaints.settings import Settings
+from complaints.store.cases import CaseStore
+from complaints.store.history import IncidentTracker
+from complaints.store.redis import RecentCases, StageCounters
+from complaints.store.work_queues import WorkQueues
 
 #: Stage counters shown as throughput, in data-flow order.
 STAGES = [

@@ -13,9 +13,9 @@ import faust
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
-from complaints.pipeline.lag import measure_lag, totals
-from complaints.pipeline.settings import Settings
+from complaints.ops.lag import measure_lag, totals
 from complaints.schemas.routing import QueueStats
+from complaints.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -10,18 +10,19 @@ from datetime import timedelta
 import faust
 
 from complaints.agents import intake, recovery
-from complaints.agents.route import RouteDeps
 from complaints.classifier import PackReloader, default_pack_path
-from complaints.pipeline import readiness, store, web
-from complaints.pipeline.cases import CaseStore
-from complaints.pipeline.clock import RedisClock, SystemClock
-from complaints.pipeline.delivery import deliver_promptly, tune_consumer
-from complaints.pipeline.metrics import RULE_PACK_INFO
-from complaints.pipeline.overview import overview
-from complaints.pipeline.settings import Settings
-from complaints.pipeline.topics import Topics
+from complaints.ops import readiness, web
+from complaints.ops.overview import overview
+from complaints.pipeline.faust_tuning import deliver_promptly, tune_consumer
 from complaints.recovery import RecoveryRules
 from complaints.routing import load_table
+from complaints.schemas.topics import Topics
+from complaints.settings import Settings
+from complaints.stages.metrics import RULE_PACK_INFO
+from complaints.stages.route import RouteDeps
+from complaints.store import redis as store
+from complaints.store.cases import CaseStore
+from complaints.store.clock import RedisClock, SystemClock
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 `table.py` reads the routing table (a YAML data file, `docs/routing.md`), `decide.py`
 holds the pure decision `route(complaint, table, context) -> RoutingDecision`. Redis
 state (work queues, customer history, incidents) lives in `complaints.pipeline`; the
-stage that ties them together is `complaints.agents.route`.
+stage that ties them together is `complaints.stages.route`.
 """
 
 from complaints.routing.decide import (

@@ -2,7 +2,7 @@
 
 No I/O here. What routing needs to know about the world — the customer's history, the
 mass incident a case belongs to, how full the VIP desk is, the time — arrives in a
-`RoutingContext` that the route stage (`complaints.agents.route`) gathers from Redis.
+`RoutingContext` that the route stage (`complaints.stages.route`) gathers from Redis.
 That keeps every rule testable with plain values, one rule at a time.
 
 Order of a decision:

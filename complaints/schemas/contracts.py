@@ -9,7 +9,6 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from complaints.pipeline.topics import Topics
 from complaints.schemas.case import CaseEvent, HandlerAction, Resolution
 from complaints.schemas.complaint import Complaint
 from complaints.schemas.dead_letter import DeadLetter
@@ -26,6 +25,7 @@ from complaints.schemas.envelope import (
 )
 from complaints.schemas.intake import CallCenterEvent, WebEvent
 from complaints.schemas.routing import RoutingDecision
+from complaints.schemas.topics import Topics
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

@@ -11,8 +11,8 @@ import time
 from collections.abc import Sequence
 
 from complaints.classifier import PackReloader, classify
-from complaints.pipeline.metrics import CLASSIFICATION_SECONDS, RULE_PACK_INFO
 from complaints.schemas.complaint import Complaint
+from complaints.stages.metrics import CLASSIFICATION_SECONDS, RULE_PACK_INFO
 
 
 def classify_complaints(

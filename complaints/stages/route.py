@@ -24,9 +24,6 @@ from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 
-from complaints.pipeline.history import CustomerHistory, IncidentTracker, Observation
-from complaints.pipeline.store import RedisBatch
-from complaints.pipeline.work_queues import Enqueued, WorkQueues
 from complaints.routing.decide import (
     RoutingContext,
     incident_id_for,
@@ -39,6 +36,9 @@ from complaints.routing.decide import (
 from complaints.routing.table import RoutingTable
 from complaints.schemas.complaint import Complaint
 from complaints.schemas.routing import QueueStats, RoutingDecision
+from complaints.store.history import CustomerHistory, IncidentTracker, Observation
+from complaints.store.redis import RedisBatch
+from complaints.store.work_queues import Enqueued, WorkQueues
 
 
 def _utc_now() -> datetime:

@@ -27,8 +27,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from complaints.pipeline.store import until_redis_answers
 from complaints.schemas.case import CASE_EVENT, ActionRejected, Case, CaseEvent
+from complaints.store.redis import until_redis_answers
 
 _LOCK_AND_LOAD = """
 -- ARGV: prefix, lock ttl ms, then (case id, token) pairs → per case: its snapshot ('' if

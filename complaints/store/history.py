@@ -28,10 +28,10 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from complaints.pipeline.store import RedisBatch, Reply, until_redis_answers
 from complaints.routing.decide import IncidentKey, IncidentMembership
 from complaints.schemas.codes import Severity
 from complaints.schemas.routing import Incident
+from complaints.store.redis import RedisBatch, Reply, until_redis_answers
 
 #: How long incident links are kept (closed incidents, case → incident pointers).
 INCIDENT_RETENTION = timedelta(days=90)

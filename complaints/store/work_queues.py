@@ -33,9 +33,9 @@ from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 
-from complaints.pipeline.store import RedisBatch, Reply, until_redis_answers
 from complaints.schemas.codes import Severity
 from complaints.schemas.routing import ClaimedCase, QueueItem, QueueStats, RoutingDecision
+from complaints.store.redis import RedisBatch, Reply, until_redis_answers
 
 T = TypeVar("T")
 

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from complaints.pipeline.acknowledgements import STAGE_FAILED_EXIT
-from complaints.pipeline.codec import Decoded, decode_intake
-from complaints.pipeline.generator import DemoGenerator
+from complaints.agents.acknowledgements import STAGE_FAILED_EXIT
+from complaints.local.generator import DemoGenerator
+from complaints.messaging.codec import Decoded, decode_intake
 from tests.harness import (
     PipelineUnderTest,
     assert_exactly_once_by_id,

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from complaints.local.generator import DemoGenerator, GeneratedEvent
 from complaints.normalise import case_id_for
-from complaints.pipeline.generator import DemoGenerator, GeneratedEvent
-from complaints.pipeline.lag import measure_lag, totals
+from complaints.ops.lag import measure_lag, totals
 from complaints.schemas.dead_letter import RejectReason
 from tests.harness import PipelineUnderTest, expected_cases, wait_for_cases
 

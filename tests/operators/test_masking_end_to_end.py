@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pytest
 
 from complaints.normalise import MASK_FORMATS, case_id_for
-from complaints.pipeline.logs import REPEAT_WINDOW_S
+from complaints.ops.logs import REPEAT_WINDOW_S
 from tests.harness import PipelineUnderTest, wait_for_cases
 
 pytestmark = pytest.mark.broker

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 import redis
 
-from complaints.pipeline import kafka
-from complaints.pipeline.acknowledgements import STAGE_FAILED_EXIT
-from complaints.pipeline.generator import DemoGenerator, GeneratedEvent
-from complaints.pipeline.runner import RestartBackoff, describe_exit, log_tail
-from complaints.pipeline.settings import Settings
-from complaints.pipeline.topics import Topics
+from complaints.agents.acknowledgements import STAGE_FAILED_EXIT
+from complaints.local.generator import DemoGenerator, GeneratedEvent
+from complaints.local.runner import RestartBackoff, describe_exit, log_tail
+from complaints.messaging import kafka
+from complaints.schemas.topics import Topics
+from complaints.settings import Settings
 from tests.harness import expected_cases
 
 EXPORT = re.compile(r"export KAFKA_BOOTSTRAP_SERVERS=(\S+) REDIS_URL=(\S+) "

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from complaints.local.embedded import free_port
 from complaints.normalise import case_id_for
-from complaints.pipeline.embedded import free_port
 from tests.harness import PipelineUnderTest
 
 pytestmark = pytest.mark.broker

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from complaints.pipeline.embedded import free_port
+from complaints.local.embedded import free_port
 
 
 def complaints(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

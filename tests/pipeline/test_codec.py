@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from complaints.pipeline.codec import (
+from complaints.messaging.codec import (
     Decoded,
     Rejection,
     dead_letter,
@@ -117,7 +117,7 @@ def test_dead_letter_carries_original_bytes_and_position() -> None:
 def test_a_dead_letter_of_a_huge_input_keeps_its_beginning_its_hash_and_says_so() -> None:
     import hashlib
 
-    from complaints.pipeline.codec import DEAD_LETTER_ORIGINAL_BYTES
+    from complaints.messaging.codec import DEAD_LETTER_ORIGINAL_BYTES
 
     original = b"x" * (DEAD_LETTER_ORIGINAL_BYTES * 3)
     result = decode_intake(original, "web")

@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from complaints.pipeline.topics import Topics
+from complaints.schemas.topics import Topics
 from tests.harness import REPO
 
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import faust
 
-from complaints.pipeline.delivery import PromptConsumer, deliver_promptly, layout_known
+from complaints.pipeline.faust_tuning import PromptConsumer, deliver_promptly, layout_known
 
 
 def with_consumer(scenario: Callable[[PromptConsumer], Awaitable[None]]) -> None:

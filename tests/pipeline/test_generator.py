@@ -3,8 +3,8 @@
 from collections import Counter
 from datetime import UTC, datetime
 
-from complaints.pipeline.codec import Decoded, Rejection, decode_intake
-from complaints.pipeline.generator import MALFORMED_KINDS, DemoGenerator
+from complaints.local.generator import MALFORMED_KINDS, DemoGenerator
+from complaints.messaging.codec import Decoded, Rejection, decode_intake
 from complaints.schemas.dead_letter import RejectReason
 
 

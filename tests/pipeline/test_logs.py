@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from complaints.pipeline import logs
+from complaints.ops import logs
 
 RAW_ACTION_ERROR = (
     "handler action: 1 validation error for HandlerAction\n"

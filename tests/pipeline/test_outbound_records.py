@@ -6,10 +6,10 @@ import uuid
 import pytest
 from aiokafka import TopicPartition
 
-from complaints.pipeline import kafka
-from complaints.pipeline.embedded import EmbeddedServices
-from complaints.pipeline.kafka import OutboundRecords
-from complaints.pipeline.settings import Settings
+from complaints.local.embedded import EmbeddedServices
+from complaints.messaging import kafka
+from complaints.messaging.kafka import OutboundRecords
+from complaints.settings import Settings
 
 pytestmark = pytest.mark.broker
 

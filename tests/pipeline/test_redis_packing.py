@@ -4,7 +4,7 @@ import pytest
 from redis.asyncio.connection import Connection, SSLConnection, UnixDomainSocketConnection
 from redis.exceptions import DataError
 
-from complaints.pipeline.store import connect
+from complaints.store.redis import connect
 
 ARGS = ("EVALSHA", "a" * 40, 3, "k:1", b"k:2", "库:3", 0.1, 1e20, 2.0, -7,
         12345678901234567890, "place", "x" * 10_000, memoryview(b"view"), bytearray(b"arr"))

@@ -14,8 +14,8 @@ import pytest
 from aiokafka.errors import KafkaError
 
 from complaints.agents.intake import PublishedBatch
-from complaints.pipeline.embedded import EmbeddedServices
-from complaints.pipeline.store import RecentCases, RedisBatch, SeenEvents, StageCounters, connect
+from complaints.local.embedded import EmbeddedServices
+from complaints.store.redis import RecentCases, RedisBatch, SeenEvents, StageCounters, connect
 
 
 def _scenario(services: EmbeddedServices) -> list[list[str | None]]:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from complaints.pipeline.settings import ConfigurationError, load_settings
+from complaints.settings import ConfigurationError, load_settings
 
 
 def test_operator_environment_names_are_read(monkeypatch: pytest.MonkeyPatch) -> None:

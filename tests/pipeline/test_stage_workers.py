@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from complaints.pipeline.generator import DemoGenerator
+from complaints.local.generator import DemoGenerator
 from tests.harness import (
     PipelineUnderTest,
     assert_exactly_once_by_id,

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from complaints.classifier import classify, load_default_pack
 from complaints.classifier.pack import default_pack_path
-from complaints.pipeline.explain import render_classification, terminal_safe
+from complaints.cli.output import render_classification, terminal_safe
 
 HOSTILE = ["[/]", "[red]停电了[/red] 电费[/bold]", "\x1b[31m红色\x1b[0m 停电", "\u202e停电三天",
            "末尾反斜杠\\", ":thumbs_up: 停电", "[link=http://example.com]点我[/link]"]

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis.asyncio as aioredis
 
-from complaints.pipeline import cases
-from complaints.pipeline.cases import CaseChange, CaseStore
-from complaints.pipeline.embedded import EmbeddedServices
+from complaints.local.embedded import EmbeddedServices
 from complaints.recovery import RecoveryRules, apply_events, open_case, start_case
 from complaints.schemas.codes import Category, RequestKind, Severity
+from complaints.store import cases
+from complaints.store.cases import CaseChange, CaseStore
 
 pytestmark = pytest.mark.broker
 

@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from complaints.messaging.codec import encode_cloudevent
 from complaints.normalise import case_id_for
-from complaints.pipeline.codec import encode_cloudevent
-from complaints.pipeline.work_queues import WorkQueues
 from complaints.schemas.case import HandlerAction
 from complaints.schemas.envelope import HANDLER_ACTION_TYPE
+from complaints.store.work_queues import WorkQueues
 from tests.harness import PipelineUnderTest
 
 pytestmark = pytest.mark.broker
@@ -174,7 +174,7 @@ def test_deadline_warns_once_at_80_percent_and_breach_escalates_once_across_rest
 
 
 async def _work_item(pipeline: PipelineUnderTest, case_id: str):  # type: ignore[no-untyped-def]
-    from complaints.pipeline.store import connect
+    from complaints.store.redis import connect
 
     client = connect(pipeline.services.redis_url)
     try:

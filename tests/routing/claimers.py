@@ -11,7 +11,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from complaints.pipeline.work_queues import LeaseError, WorkQueues
+from complaints.store.work_queues import LeaseError, WorkQueues
 
 
 def finish_until_empty(redis_url: str, prefix: str, queue: str, handler: str, out: str,

@@ -10,13 +10,13 @@ import redis.asyncio as aioredis
 import typer
 from typer.testing import CliRunner, Result
 
-from complaints.agents.route import RouteDeps, route_complaints
-from complaints.pipeline import handler_cli
-from complaints.pipeline.cli import UserError
-from complaints.pipeline.embedded import EmbeddedServices, free_port
+from complaints.cli import desk as handler_cli
+from complaints.cli.main import UserError
+from complaints.local.embedded import EmbeddedServices, free_port
 from complaints.routing.table import RoutingTable
 from complaints.schemas.codes import Category, Severity
 from complaints.schemas.complaint import Complaint
+from complaints.stages.route import RouteDeps, route_complaints
 from tests.routing.factories import make_complaint
 
 pytestmark = pytest.mark.broker

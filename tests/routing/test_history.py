@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 import pytest
 import redis.asyncio as aioredis
 
-from complaints.pipeline.embedded import EmbeddedServices
-from complaints.pipeline.history import CustomerHistory, IncidentTracker
+from complaints.local.embedded import EmbeddedServices
 from complaints.routing.decide import IncidentKey, IncidentMembership
 from complaints.schemas.codes import Category, Severity
+from complaints.store.history import CustomerHistory, IncidentTracker
 from tests.routing.factories import NOW
 
 pytestmark = pytest.mark.broker

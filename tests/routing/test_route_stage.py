@@ -10,13 +10,13 @@ import pytest
 import redis.asyncio as aioredis
 import yaml
 
-from complaints.agents.route import RouteDeps, route_complaints
-from complaints.pipeline.codec import decode_cloudevent, encode_cloudevent
-from complaints.pipeline.embedded import EmbeddedServices
+from complaints.local.embedded import EmbeddedServices
+from complaints.messaging.codec import decode_cloudevent, encode_cloudevent
 from complaints.routing.table import RoutingTable, default_table_path, parse_table
 from complaints.schemas.codes import Category, CustomerTier, RequestKind, Severity, Signal
 from complaints.schemas.envelope import ROUTING_DECIDED_TYPE
 from complaints.schemas.routing import RoutingDecision
+from complaints.stages.route import RouteDeps, route_complaints
 from tests.routing.factories import NOW, make_complaint
 
 pytestmark = pytest.mark.broker

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from complaints.pipeline.work_queues import WorkQueues
 from complaints.routing import default_table_path
+from complaints.store.work_queues import WorkQueues
 from tests.harness import PipelineUnderTest
 
 pytestmark = pytest.mark.broker
@@ -91,7 +91,7 @@ def test_five_categories_reach_their_desks_and_the_vip_desk_overflows_at_its_lim
 
 
 async def _queue_members(pipeline: PipelineUnderTest) -> dict[str, set[str]]:
-    from complaints.pipeline.store import connect
+    from complaints.store.redis import connect
 
     client = connect(pipeline.services.redis_url)
     try:

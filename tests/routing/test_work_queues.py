@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 import pytest
 import redis.asyncio as aioredis
 
-from complaints.pipeline.embedded import EmbeddedServices
-from complaints.pipeline.work_queues import LeaseError, WorkQueues, queue_score
+from complaints.local.embedded import EmbeddedServices
 from complaints.schemas.codes import Category, Channel, Industry, RequestKind, Severity
 from complaints.schemas.routing import QueueItem
+from complaints.store.work_queues import LeaseError, WorkQueues, queue_score
 
 pytestmark = pytest.mark.broker
 T = TypeVar("T")

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from complaints.pipeline.embedded import EmbeddedServices
-from complaints.pipeline.work_queues import WorkQueues
+from complaints.local.embedded import EmbeddedServices
 from complaints.schemas.codes import Category, Channel, Industry, RequestKind, Severity
 from complaints.schemas.routing import QueueItem
+from complaints.store.work_queues import WorkQueues
 from tests.routing import claimers
 
 pytestmark = pytest.mark.broker
