@@ -50,6 +50,7 @@ from complaints.messaging.codec import (
 from complaints.messaging.kafka import OutboundRecords
 from complaints.recovery import (
     RecoveryRules,
+    apply_events,
     ended_by,
     handle_action,
     handle_clock,
@@ -58,7 +59,6 @@ from complaints.recovery import (
     resolution_of,
     start_case,
 )
-from complaints.recovery.lifecycle import apply_events
 from complaints.routing import RoutingTable, reroute
 from complaints.schemas.case import (
     ActionName,
