@@ -96,6 +96,7 @@ class Decisions:
     tier_signals: MappingProxyType[CustomerTier, tuple[Signal, ...]]
     category_industry: MappingProxyType[str, Industry]
     default_kind: RequestKind
+    fallback_categories: MappingProxyType[str, str]  # industry → category naming none
     kind_tiers: tuple[frozenset[str], ...]  # settings.kind_order, plus a tier of the rest
     problem_kind: str  # kind that `problem` matches are evidence for …
     problem_kind_enum: RequestKind
@@ -357,6 +358,9 @@ def compile_pack(spec: PackSpec, *, segment_cache: int = SEGMENT_CACHE_SIZE) -> 
         ),
         default_kind=settings.default_kind,
         kind_tiers=_kind_tiers(settings.kind_order, spec.kinds),
+        fallback_categories=MappingProxyType(
+            {i.value: c.value for i, c in settings.fallback_categories.items()}
+        ),
         problem_kind=settings.problem_kind.value,
         problem_kind_enum=settings.problem_kind,
         problem_weight=settings.problem_weight,

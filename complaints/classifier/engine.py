@@ -34,11 +34,11 @@ from pydantic import BaseModel
 
 from complaints.classifier.compiled import (
     DENIAL,
-    PROBLEM,
-    QUESTION,
     FOCUS,
     LONGER,
     NEGATOR,
+    PROBLEM,
+    QUESTION,
     SENTENCE_BREAKS,
     WORD,
     CompiledPack,
@@ -139,6 +139,11 @@ def classify(
     ranked = _ranked(scores["category"], decisions.category_position)
     has_category = bool(ranked) and ranked[0][1] >= decisions.category_min_score
     category = _CATEGORIES[ranked[0][0]] if has_category else Category.OTHER
+    fallback = None
+    if not has_category and industry is not None:  # a decided industry may name one
+        fallback = decisions.fallback_categories.get(industry)
+        if fallback is not None:
+            category = _CATEGORIES[fallback]
     if industry is None:  # neither text nor hint decided: the category may imply one
         industry = decisions.category_industry.get(category, Industry.GENERAL)
     kind = _decide_kind(scores["kind"], compiled)
@@ -187,7 +192,11 @@ def classify(
             ],
             "confidence": _confidence(ranked, has_category, decisions.confidence_prior),
             "rule_pack_version": pack.version,
-            "reason": _reason(text, category, has_category, evidence, scan, compiled),
+            "reason": (
+                f"{category} by fallback for {industry}: no category term counted"
+                if fallback is not None
+                else _reason(text, category, has_category, evidence, scan, compiled)
+            ),
         }
     )
 

@@ -334,6 +334,12 @@ class Settings(_Spec):
     signal_min_score: Weight = 1.0
     confidence_prior: Weight = 1.0
     default_kind: RequestKind = RequestKind.COMPLAINT
+    fallback_categories: dict[Industry, Category] = Field(
+        default_factory=dict,
+        description="Category of a text whose industry is decided (by its words or the "
+        "hint) but that names no category: a shop review that only says `垃圾，别买` is "
+        "about the goods (`logistics: product_quality`). Other industries: `other`.",
+    )
     problem_kind: RequestKind = Field(
         default=RequestKind.COMPLAINT,
         description="Kind that matches of `problem` rules are evidence for.",
