@@ -27,6 +27,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from complaints.cli.errors import UserError, answered, checked_name, talk
 from complaints.cli.output import terminal_safe as safe
 from complaints.ops.logs import json_text
 
@@ -64,7 +65,6 @@ def act(
     """Record a handler action on a case; exits 1 if the lifecycle rejects it."""
     from pydantic import ValidationError
 
-    from complaints.cli.main import UserError, checked_name
     from complaints.schemas.case import HandlerAction
     from complaints.settings import load_settings
 
@@ -101,7 +101,6 @@ def act(
 
 
 async def _send_and_wait(settings: "Settings", command: Any, wait_s: float) -> dict[str, Any]:
-    from complaints.cli.main import UserError, answered
     from complaints.store.cases import CaseStore
 
     client = redis_client(settings)
@@ -154,7 +153,6 @@ def redis_client(settings: "Settings") -> "aioredis.Redis":
 
 def case(case_id: CaseId, as_json: JsonOption = False) -> None:
     """A case: its state, history, open deadlines, queue and handler."""
-    from complaints.cli.main import UserError, talk
     from complaints.settings import load_settings
 
     settings = load_settings()

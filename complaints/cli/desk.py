@@ -9,10 +9,9 @@ keep it, give it back or finish it.
 
 `claim` prints nothing and exits 0 when the queue is empty, so scripts can loop on it.
 The handler name defaults to `COMPLAINTS_HANDLER`, else the login name, and must be a
-login-like name (`checked_name`). Errors are `UserError`s (one line, from
-`complaints.cli.main`, as is `answered`, which bounds every wait for Redis),
-imported inside the functions because `cli.py` imports this module to register the
-commands. What cases say is printed through `terminal_safe`.
+login-like name (`checked_name`). Errors are `UserError`s (one line), and `talk` bounds
+every wait for Redis (`complaints.cli.errors`). What cases say is printed through
+`terminal_safe`.
 """
 
 import getpass
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from rich.console import Console
 
+from complaints.cli.errors import UserError, checked_name, talk
 from complaints.cli.output import terminal_safe as safe
 from complaints.ops.logs import json_text
 
@@ -168,7 +168,6 @@ def _with_queues(
     """Run `action` against the work queues; Redis trouble — no answer within
     `COMPLAINTS_CLI_TIMEOUT_S`, a refused connection — becomes one clear line."""
     from complaints.cli.case import redis_client
-    from complaints.cli.main import talk
     from complaints.store.work_queues import LeaseError, WorkQueues
 
     async def run() -> T:
@@ -187,14 +186,12 @@ def _with_queues(
 
 
 def _user_error(message: str) -> Exception:
-    from complaints.cli.main import UserError
 
     return UserError(message)
 
 
 def _handler(given: str | None) -> str:
     """`--handler` (or `COMPLAINTS_HANDLER`), else the login name; a login-like name."""
-    from complaints.cli.main import checked_name
 
     if given and given.strip():
         return checked_name(given.strip(), "--handler")

@@ -8,6 +8,10 @@ from rich.table import Table
 from complaints.ops.logs import visible
 from complaints.schemas.classification import Classification
 
+#: Where commands print: data through `terminal_safe`, emoji codes left as text.
+console = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
+
 
 def terminal_safe(value: object, *, markup: bool = True) -> str:
     """`value` as text that prints as exactly what it is: control and format characters

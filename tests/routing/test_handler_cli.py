@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner, Result
 
 from complaints.cli import desk as handler_cli
-from complaints.cli.main import UserError
+from complaints.cli.errors import UserError
 from complaints.local.embedded import EmbeddedServices, free_port
 from complaints.routing.table import RoutingTable
 from complaints.schemas.codes import Category, Severity
