@@ -12,6 +12,7 @@ from functools import _lru_cache_wrapper, lru_cache, partial
 from types import MappingProxyType
 
 import jieba
+import rjieba
 
 from complaints.classifier.spec import PackSpec, RuleSpec, TermSpec
 from complaints.schemas.codes import (
@@ -161,8 +162,25 @@ def new_tokenizer(dictionary: list[tuple[str, int | None, str | None]]) -> jieba
     return tokenizer
 
 
+def new_fast_tokenizer(tokenizer: jieba.Tokenizer, words: Iterable[str]) -> rjieba.Jieba:
+    """An `rjieba` (jieba-rs) instance with the pack's words, at the frequencies the
+    reference `tokenizer` stored for them (jieba computes a missing `freq` itself).
+
+    jieba-rs without HMM cuts exactly as jieba 0.42.1 `lcut(text, HMM=False)` with the
+    same dictionary, about ten times faster; `test_rjieba_segmentation.py` proves it on
+    every labelled text and on the real-text file.
+    """
+    fast = rjieba.Jieba()
+    for word in words:
+        fast.add_word(word, tokenizer.FREQ.get(word, 0), None)
+    return fast
+
+
 def segmenter(
-    tokenizer: jieba.Tokenizer, hmm: bool, cache_size: int = SEGMENT_CACHE_SIZE
+    tokenizer: jieba.Tokenizer,
+    hmm: bool,
+    cache_size: int = SEGMENT_CACHE_SIZE,
+    fast: rjieba.Jieba | None = None,
 ) -> tuple[Callable[[str], list[str]], _lru_cache_wrapper | None]:
     """`tokenizer.lcut(text, HMM=hmm)` with a bounded LRU cache per han block.
 
@@ -174,20 +192,30 @@ def segmenter(
     clauses (greetings, 停电了, 请尽快处理) that are then segmented once. Only blocks
     of up to `SEGMENT_CACHE_MAX_BLOCK` characters are cached; longer ones are cut each
     time. Returns the segmenter and its cache (`cache_info()`, `cache_clear()`);
-    `cache_size` 0: no cache, `lcut` of the whole text.
+    `cache_size` 0: no cache, `lcut` of the whole text. `fast`: an `rjieba` instance with
+    the same words (`new_fast_tokenizer`), used instead of jieba when `hmm` is off.
     """
+    reference = partial(tokenizer.lcut, HMM=hmm)
+    if fast is not None and not hmm:
+        cut = fast.cut
+
+        def lcut(text: str) -> list[str]:
+            # "\r\n" is one token in jieba: such texts go to the reference
+            return reference(text) if "\r" in text else cut(text, False)
+    else:
+        lcut = reference
     if cache_size <= 0:
-        return partial(tokenizer.lcut, HMM=hmm), None
+        return lcut, None
 
     @lru_cache(maxsize=cache_size)
     def block_tokens(block: str) -> tuple[str, ...]:
-        return tuple(tokenizer.lcut(block, HMM=hmm))
+        return tuple(lcut(block))
 
-    split, lcut = HAN_BLOCK.split, tokenizer.lcut
+    split = HAN_BLOCK.split
 
     def segment(text: str) -> list[str]:
         if "\r" in text:  # "\r\n" is one token: leave such texts to jieba
-            return lcut(text, HMM=hmm)
+            return reference(text)
         parts = split(text)  # other characters, block, other characters, block, …
         tokens = list(parts[0])
         for index in range(1, len(parts), 2):
@@ -195,7 +223,7 @@ def segmenter(
             if len(block) <= SEGMENT_CACHE_MAX_BLOCK:
                 tokens += block_tokens(block)
             else:  # bounded memory: long blocks are not cached
-                tokens += lcut(block, HMM=hmm)
+                tokens += lcut(block)
             tokens += parts[index + 1]
         return tokens
 
@@ -374,7 +402,10 @@ def compile_pack(spec: PackSpec, *, segment_cache: int = SEGMENT_CACHE_SIZE) -> 
         confidence_prior=settings.confidence_prior,
     )
     tokenizer = new_tokenizer([(d.word, d.freq, d.tag) for d in spec.dictionary])
-    segment, cache = segmenter(tokenizer, spec.settings.hmm, segment_cache)
+    fast = None if spec.settings.hmm else new_fast_tokenizer(
+        tokenizer, (d.word for d in spec.dictionary)
+    )
+    segment, cache = segmenter(tokenizer, spec.settings.hmm, segment_cache, fast)
     return CompiledPack(
         tokenizer=tokenizer,
         hmm=spec.settings.hmm,
