@@ -11,12 +11,16 @@ import pytest
 from complaints.classifier import RulePack
 from complaints.classifier.evaluation import (
     EvaluationReport,
+    SetReport,
     default_labelled_path,
+    eval_dir,
     evaluate,
+    evaluate_set,
     load_labelled,
+    load_set,
 )
 
-MACRO_F1_FLOOR = 0.90  # measured 0.922
+MACRO_F1_FLOOR = 0.90  # measured 0.922; 0.920 with the real-text pack (issue 13)
 KIND_ACCURACY_FLOOR = 0.94  # measured 0.968
 INDUSTRY_ACCURACY_FLOOR = 0.89  # measured 0.916 (no industry hints in the set)
 SEVERITY_ACCURACY_FLOOR = 0.93  # measured 0.955
@@ -69,3 +73,62 @@ def test_category_recall_stays_above_its_floor(
     report: EvaluationReport, category: str, floor: float
 ) -> None:
     assert report.recall(category) >= floor
+
+
+# ---- real text (issue 13): the fixed test split of real shop reviews and the real
+# customer questions (docs/classifier-evaluation.md). The issue's thresholds are the
+# floors; where the pack does not reach one yet the test is a strict xfail stating the
+# measured value (it fails, and must be turned into a plain floor, once reached), and
+# a regression floor just below the measured value keeps the pack from getting worse.
+
+REAL_CATEGORY_FLOOR = 0.85  # issue 13; measured 0.854 on the test split
+REAL_COMPLAINT_FLOOR = 0.97  # issue 13; measured 0.944
+REAL_OTHER_CEILING = 0.05  # issue 13; measured 0.055
+QUESTIONS_INQUIRY_FLOOR = 0.90  # issue 13; measured 0.854 on the questions' test split
+REAL_COMPLAINT_REGRESSION = 0.93
+REAL_OTHER_REGRESSION = 0.07
+QUESTIONS_INQUIRY_REGRESSION = 0.83
+
+
+@pytest.fixture(scope="module")
+def real_test(default_pack: RulePack) -> SetReport:
+    items = [i for i in load_set(eval_dir() / "shopping_labelled.jsonl") if i.split == "test"]
+    return evaluate_set(default_pack, items, "shopping_labelled [test]")
+
+
+@pytest.fixture(scope="module")
+def questions_test(default_pack: RulePack) -> SetReport:
+    items = [i for i in load_set(eval_dir() / "questions.jsonl") if i.split == "test"]
+    return evaluate_set(default_pack, items, "questions [test]")
+
+
+def test_real_review_test_split_is_the_fixed_one(real_test: SetReport) -> None:
+    assert real_test.items == 328
+
+
+def test_real_reviews_get_an_acceptable_category(real_test: SetReport) -> None:
+    assert real_test.category_accuracy >= REAL_CATEGORY_FLOOR
+
+
+def test_real_reviews_stay_complaints_and_rarely_other_regression(real_test: SetReport) -> None:
+    assert real_test.complaint_recall >= REAL_COMPLAINT_REGRESSION
+    assert real_test.other_rate <= REAL_OTHER_REGRESSION
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13 threshold not reached: complaint 0.944")
+def test_real_reviews_are_complaints(real_test: SetReport) -> None:
+    assert real_test.complaint_recall >= REAL_COMPLAINT_FLOOR
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13 threshold not reached: other 0.055")
+def test_real_reviews_are_rarely_other(real_test: SetReport) -> None:
+    assert real_test.other_rate <= REAL_OTHER_CEILING
+
+
+def test_real_questions_are_inquiries_regression(questions_test: SetReport) -> None:
+    assert questions_test.inquiry_recall >= QUESTIONS_INQUIRY_REGRESSION
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13 threshold not reached: inquiry 0.854")
+def test_real_questions_are_inquiries(questions_test: SetReport) -> None:
+    assert questions_test.inquiry_recall >= QUESTIONS_INQUIRY_FLOOR
