@@ -53,7 +53,7 @@ from rich.table import Table
 from complaints.local.embedded import EmbeddedServices, _die_with_parent
 from complaints.local.generator import DemoGenerator, GeneratedEvent
 from complaints.local.runner import WorkerProcess, worker_env
-from complaints.messaging import kafka
+from complaints.messaging import admin as kafka
 from complaints.messaging.codec import Decoded, decode_intake
 from complaints.normalise import case_id_for
 from complaints.schemas.topics import Topics
@@ -261,7 +261,7 @@ async def _produce(settings: Settings, records: Iterable[tuple[str, bytes | None
 async def _partitions(settings: Settings, topic: str) -> tuple[Any, list[TopicPartition]]:
     consumer = kafka.reader(settings)
     await consumer.start()
-    await consumer._client.force_metadata_update()
+    await consumer.topics()  # fetches the cluster's metadata afresh
     tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
     return consumer, tps
 

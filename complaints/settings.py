@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     dedup_ttl_s: int = Field(
         default=14 * 24 * 3600, ge=60, description="How long event ids are remembered."
     )
+    faust_tuning: bool = Field(
+        default=True,
+        description="Reach into Faust's and aiokafka's internals where that pays "
+        "(`pipeline/faust_tuning.py`); false: the libraries' own behaviour throughout.",
+    )
     event_time_window_days: int = Field(
         default=EVENT_TIME_WINDOW.days, ge=1, le=3_660_000,
         description="How far from now an event's `occurred_at` may lie, either way; "

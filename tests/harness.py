@@ -20,7 +20,7 @@ import redis
 from complaints.local.embedded import EmbeddedServices
 from complaints.local.generator import GeneratedEvent
 from complaints.local.runner import WorkerProcess, worker_env
-from complaints.messaging import kafka
+from complaints.messaging import admin as kafka
 from complaints.messaging.codec import Decoded, decode_intake
 from complaints.normalise import case_id_for
 from complaints.schemas.topics import Topics

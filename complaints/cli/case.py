@@ -124,7 +124,7 @@ async def _send_and_wait(settings: "Settings", command: Any, wait_s: float) -> d
 
 async def _publish(settings: "Settings", command: Any) -> None:
     """Put the action on `complaints.actions.v1`, as an upstream desk system would."""
-    from complaints.messaging import kafka
+    from complaints.messaging import admin as kafka
     from complaints.messaging.codec import encode_cloudevent
     from complaints.schemas.envelope import HANDLER_ACTION_TYPE
     from complaints.schemas.topics import Topics

@@ -35,7 +35,7 @@ from rich.table import Table
 from complaints.agents.acknowledgements import STAGE_FAILED_EXIT
 from complaints.local.embedded import EmbeddedServices, _die_with_parent, free_port
 from complaints.local.generator import DemoGenerator, Tally
-from complaints.messaging import kafka
+from complaints.messaging import admin as kafka
 from complaints.ops.lag import measure_lag
 from complaints.schemas.topics import Topics
 from complaints.settings import Settings

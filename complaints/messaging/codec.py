@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError, create_model
 
+from complaints.messaging.records import InboundRecord
 from complaints.schemas.dead_letter import DeadLetter, RejectReason
 from complaints.schemas.envelope import (
     CALLCENTER_EVENT_TYPE,
@@ -271,7 +272,8 @@ def dead_letter(
         source_topic=topic,
         source_partition=partition,
         source_offset=offset,
-        source_key_b64=base64.b64encode(key[:1024]).decode() if key is not None else None,
+        source_key_b64=base64.b64encode(key[:DEAD_LETTER_KEY_BYTES]).decode()
+        if key is not None else None,
         original_b64=base64.b64encode(kept).decode(),
         original_size=len(raw),
         original_truncated=len(kept) < len(raw),
@@ -281,6 +283,20 @@ def dead_letter(
         earlier_content_sha256=rejection.earlier_content_sha256,
         rejected_at=now or datetime.now(UTC),
     )
+
+
+#: Longest key a dead letter carries (and is published under).
+DEAD_LETTER_KEY_BYTES = 1024
+
+
+def dead_letter_key(key: bytes | None) -> bytes | None:
+    """The key a dead letter is published under: its input's, within bounds."""
+    return key[:DEAD_LETTER_KEY_BYTES] if key else key
+
+
+def dead_letter_id(record: InboundRecord) -> str:
+    """The dead letter's CloudEvents id: the same for every redelivery of its input."""
+    return f"dlq:{record.topic}:{record.partition}:{record.offset}"
 
 
 def encode_cloudevent(

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from complaints.messaging.kafka import end_offsets
+from complaints.messaging.admin import end_offsets
 from complaints.schemas.topics import Topics
 from complaints.settings import Settings
 
@@ -49,7 +49,7 @@ async def measure_lag(settings: Settings) -> list[PartitionLag]:
             bootstrap_servers=settings.bootstrap_list(), **settings.kafka_client_options())
         try:  # stopped however it ends: a command that gives up cancels it mid-start
             await consumer.start()
-            await consumer._client.force_metadata_update()
+            await consumer.topics()  # fetches the cluster's metadata afresh
             partitions = [
                 TopicPartition(topic, p)
                 for topic in topic_names

@@ -2,23 +2,19 @@
 
 Faust keeps its partition assignment while the broker is away (nobody tells it
 otherwise), so without this check `/ready` said "ready" through a whole broker outage.
-The check asks a broker for cluster metadata *without topics* over the worker's own
-producer connection: on a healthy cluster that is one ~100-byte request on a connection
-that is already open (about a millisecond on the embedded broker), no new connection,
-no group traffic. Orchestrators may call `/ready` every few seconds, and several may
+The check asks the brokers for cluster metadata *without topics* over the worker's own
+producer connections: on a healthy cluster a small request on connections that are
+already open, no group traffic. Orchestrators may call `/ready` every few seconds, and several may
 call at once; an answer is reused for `FRESH_S` seconds, and concurrent calls share one
 request.
 """
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 
-import faust
 from aiokafka import AIOKafkaClient
-from aiokafka.client import ConnectionGroup
 from aiokafka.protocol.metadata import MetadataRequest
 
 log = logging.getLogger(__name__)
@@ -33,21 +29,16 @@ FRESH_S = 1.0
 ReadyCheck = Callable[[], Awaitable[bool]]
 
 
-def broker_check(app: faust.App, *, timeout_s: float = TIMEOUT_S,
-                 fresh_s: float = FRESH_S) -> ReadyCheck:
-    """A `/ready` check (named `broker_answers`) for the cluster `app` produces to."""
-
-    def client() -> AIOKafkaClient:
-        # Raises faust's NotReady until the producer has started: then "not ready" too.
-        return app.producer._ensure_producer().client  # type: ignore[attr-defined]
-
+def broker_check(client: Callable[[], Awaitable[AIOKafkaClient]], *,
+                 timeout_s: float = TIMEOUT_S, fresh_s: float = FRESH_S) -> ReadyCheck:
+    """A `/ready` check (named `broker_answers`) for the cluster `client` talks to."""
     return BrokerCheck(client, timeout_s=timeout_s, fresh_s=fresh_s).broker_answers
 
 
 class BrokerCheck:
     """Whether any broker of the cluster answers a metadata request, with a cached answer."""
 
-    def __init__(self, client: Callable[[], AIOKafkaClient], *, timeout_s: float,
+    def __init__(self, client: Callable[[], Awaitable[AIOKafkaClient]], *, timeout_s: float,
                  fresh_s: float) -> None:
         self._client = client
         self._timeout_s = timeout_s
@@ -67,32 +58,37 @@ class BrokerCheck:
     async def _ask(self) -> bool:
         try:
             # Cancelling a request is safe in aiokafka: its reply is matched and dropped.
-            return await asyncio.wait_for(_metadata_answered(self._client()), self._timeout_s)
+            return await asyncio.wait_for(self._answered(), self._timeout_s)
         except Exception as exc:  # unreachable, refused, timed out, not started
             log.debug("broker check failed: %r", exc)
             return False
 
 
+    async def _answered(self) -> bool:
+        return await _metadata_answered(await self._client())
+
+
 async def _metadata_answered(client: AIOKafkaClient) -> bool:
-    """Ask the brokers the client knows, connected ones first, until one answers."""
-    nodes = [broker.nodeId for broker in client.cluster.brokers()]
-    random.shuffle(nodes)
-    # A node with an open connection costs no connect; an unreachable one costs an
-    # aiokafka error line, so it is asked only when no connected node answered.
-    nodes.sort(key=lambda node: not _connected(client, node))
-    for node in nodes:
-        try:
-            # No topics: the broker answers with its brokers only (API v1+), whatever
-            # the number of topics.
-            response = await client.send(node, MetadataRequest([]))
-        except Exception as exc:
-            log.debug("broker %s did not answer: %r", node, exc)
-            continue
-        if response.brokers:
-            return True
-    return False
+    """Ask every broker the client knows at once; true as soon as one answers (a broker
+    with an open connection answers first, an unreachable one cannot hold the check)."""
+    asks = [asyncio.ensure_future(_asked(client, broker.nodeId))
+            for broker in client.cluster.brokers()]
+    try:
+        for ask in asyncio.as_completed(asks):
+            if await ask:
+                return True
+        return False
+    finally:
+        for ask in asks:
+            ask.cancel()
 
 
-def _connected(client: AIOKafkaClient, node: int) -> bool:
-    conn = client._conns.get((node, ConnectionGroup.DEFAULT))
-    return conn is not None and conn.connected()
+async def _asked(client: AIOKafkaClient, node: int) -> bool:
+    try:
+        # No topics: the broker answers with its brokers only (API v1+), whatever the
+        # number of topics.
+        response = await client.send(node, MetadataRequest([]))
+    except Exception as exc:
+        log.debug("broker %s did not answer: %r", node, exc)
+        return False
+    return bool(response.brokers)

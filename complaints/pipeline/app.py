@@ -8,21 +8,26 @@ import logging
 from datetime import timedelta
 
 import faust
+from aiokafka import AIOKafkaClient
 
 from complaints.agents import intake, recovery
 from complaints.classifier import PackReloader, default_pack_path
 from complaints.ops import readiness, web
 from complaints.ops.overview import overview
-from complaints.pipeline.faust_tuning import deliver_promptly, tune_consumer
+from complaints.pipeline import faust_tuning
 from complaints.recovery import RecoveryRules
 from complaints.routing import load_table
 from complaints.schemas.topics import Topics
 from complaints.settings import Settings
+from complaints.stages.intake import IntakeDeps
 from complaints.stages.metrics import RULE_PACK_INFO
+from complaints.stages.recovery import RecoveryDeps
 from complaints.stages.route import RouteDeps
 from complaints.store import redis as store
 from complaints.store.cases import CaseStore
 from complaints.store.clock import RedisClock, SystemClock
+from complaints.store.counters import RecentCases, StageCounters
+from complaints.store.seen import SeenEvents
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +66,13 @@ def build_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_linger_ms=5,
-        producer_max_batch_size=512 * 1024,  # per partition: fewer produce requests
+        producer_max_batch_size=faust_tuning.PRODUCER_MAX_BATCH_BYTES,  # fewer requests
         web_enabled=settings.web_port != 0,
         web_port=settings.web_port or 6066,
         web_bind=settings.web_host,
         web_host=settings.web_host,
     )
-    deliver_promptly(app)
-    tune_consumer(app, settings.fetch_max_wait_ms)
+    outbound = faust_tuning.apply(app, settings)
     names = Topics.for_prefix(settings.topic_prefix)
 
     def raw_topic(*topic_names: str) -> faust.TopicT:
@@ -90,29 +94,25 @@ def build_app(settings: Settings) -> faust.App:
     if settings.runs("intake"):
         reloader = PackReloader(settings.rules_path or default_pack_path())
         RULE_PACK_INFO.info({"version": reloader.current().version})
-        intake.attach(app, intake.IntakeDeps(
-            intake=raw_topic(names.intake_callcenter, names.intake_web),
-            classified=outputs[names.classified],
-            routed=outputs[names.routed],
-            dead_letter=outputs[names.dead_letter],
+        intake.attach(app, raw_topic(names.intake_callcenter, names.intake_web), IntakeDeps(
+            classified=names.classified,
+            routed=names.routed,
+            dead_letter=names.dead_letter,
             source_by_topic=names.intake(),
-            seen=store.SeenEvents(redis, settings.topic_prefix, settings.dedup_ttl_s),
-            counters=store.StageCounters(redis, settings.topic_prefix),
+            seen=SeenEvents(redis, settings.topic_prefix, settings.dedup_ttl_s),
+            counters=StageCounters(redis, settings.topic_prefix),
             reloader=reloader,
             route=routing,
-            recent=store.RecentCases(redis, settings.topic_prefix),
-            batch_size=settings.batch_size,
-            batch_window_s=settings.batch_window_s,
+            recent=RecentCases(redis, settings.topic_prefix),
+            outbound=outbound,
             mask_outbound_pii=settings.mask_outbound_pii,
             time_window=timedelta(days=settings.event_time_window_days),
-        ))
+        ), batch_size=settings.batch_size, batch_window_s=settings.batch_window_s)
     if settings.runs("recovery"):
-        recovery.attach(app, recovery.RecoveryDeps(
-            routed=outputs[names.routed],
-            actions=outputs[names.actions],
-            case_events=outputs[names.case_events],
-            resolutions=outputs[names.resolutions],
-            dead_letter=outputs[names.dead_letter],
+        recovery.attach(app, outputs[names.routed], outputs[names.actions], RecoveryDeps(
+            case_events=names.case_events,
+            resolutions=names.resolutions,
+            dead_letter=names.dead_letter,
             store=CaseStore(redis, settings.topic_prefix),
             queues=routing.queues,
             incidents=routing.incidents,
@@ -120,20 +120,22 @@ def build_app(settings: Settings) -> faust.App:
             routes=routing.table,
             clock=RedisClock(redis, settings.topic_prefix) if settings.clock == "redis"
             else SystemClock(),
-            batch_size=settings.batch_size,
-            batch_window_s=settings.batch_window_s,
-        ))
+            outbound=outbound,
+        ), batch_size=settings.batch_size, batch_window_s=settings.batch_window_s)
 
     @app.task
     async def settle() -> None:
         settle_garbage_collector()
+
+    async def kafka_client() -> AIOKafkaClient:
+        return (await outbound()).producer.client
 
     async def redis_answers() -> bool:
         return bool(await redis.ping())
 
     web.attach_web(app, settings, overview=lambda: overview(redis, settings),
                    queue_stats=routing.queues.stats,
-                   ready_checks=[redis_answers, readiness.broker_check(app)])
+                   ready_checks=[redis_answers, readiness.broker_check(kafka_client)])
     return app
 
 

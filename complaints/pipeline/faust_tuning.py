@@ -1,11 +1,23 @@
-"""How a worker's consumer fetches messages and hands each one to the agents.
+"""Every reach into Faust's and aiokafka's internals, in one place, behind one switch.
+
+Each reach checks that the library is laid out as it was written for and otherwise
+keeps the library's own behaviour (correct, only slower), with a warning;
+`COMPLAINTS_FAUST_TUNING=false` turns them all off. Why each one pays is measured in
+docs/benchmarks.md. The reaches:
+
+- `PromptConsumer`: deliver a message to the agents without Faust's per-message race;
+- `tune_consumer`: set the consumer's fetch wait, which Faust hard-codes;
+- `outbound_records`: the stages' records go out through Faust's own aiokafka producer
+  (off: a producer of the worker's own, with the same settings).
+
+## The delivery race
 
 Faust's delivery loop (`Consumer._drain_messages`) passes every message to the agents'
 stream buffers through `wait_first(deliver(message), suspend_flow.wait())`, so that a
 rebalance can abandon a delivery that is waiting — for the flow to resume, for the
 producer buffer to ebb or for room in an agent's buffer. That race costs four asyncio
-tasks and an `asyncio.wait` per message: ~23 µs of CPU, paid twice for each complaint
-(its intake event and its routing decision; docs/benchmarks.md).
+tasks and an `asyncio.wait` per message, paid twice for each complaint (its intake event
+and its routing decision).
 
 `PromptConsumer` skips the race when the delivery cannot wait for any of those, and
 awaits it in place; otherwise it races as Faust does. Either way the outcome is the
@@ -14,15 +26,24 @@ same: a delivery that cannot wait has nothing a rebalance would abandon.
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from weakref import WeakSet
 
 import faust
+from aiokafka import AIOKafkaProducer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
 from mode.services import WaitResults
 
+from complaints.messaging import admin
+from complaints.messaging.records import OutboundRecords
+from complaints.settings import Settings
+
 log = logging.getLogger(__name__)
+
+#: Largest record batch per partition the stages' producer builds.
+PRODUCER_MAX_BATCH_BYTES = 512 * 1024
 
 _EVENT_WAIT = asyncio.Event.wait.__code__
 
@@ -105,3 +126,45 @@ def tune_consumer(app: faust.App, fetch_max_wait_ms: int) -> None:
                 log.info("consumer fetches wait at most %d ms", fetch_max_wait_ms)
         else:  # a Faust or aiokafka version laid out differently: keep its default
             log.warning("cannot set the consumer's fetch wait; latency may suffer")
+
+
+def apply(app: faust.App, settings: Settings) -> Callable[[], Awaitable[OutboundRecords]]:
+    """Tune `app` (unless `settings.faust_tuning` is off) and return how the stages get
+    their `OutboundRecords`."""
+    if settings.faust_tuning:
+        deliver_promptly(app)
+        tune_consumer(app, settings.fetch_max_wait_ms)
+    return outbound_records(app, settings)
+
+
+def outbound_records(app: faust.App,
+                     settings: Settings) -> Callable[[], Awaitable[OutboundRecords]]:
+    """Records packed per partition for the stages, sent by Faust's own aiokafka producer
+    (it has no batch API of its own), or, tuning off or laid out otherwise, by a
+    producer of the worker's own."""
+    if settings.faust_tuning and callable(getattr(app.producer, "_ensure_producer", None)):
+        async def faust_producer() -> OutboundRecords:
+            return OutboundRecords(app.producer._ensure_producer())
+
+        return faust_producer
+    if settings.faust_tuning:
+        log.warning("Faust's producer is laid out differently: the stages use their own")
+    return _OwnProducer(settings).records
+
+
+class _OwnProducer:
+    """An aiokafka producer with the worker's producer settings, started on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def records(self) -> OutboundRecords:
+        async with self._lock:
+            if self._producer is None:
+                producer = admin.producer(self._settings,
+                                          max_batch_size=PRODUCER_MAX_BATCH_BYTES)
+                await producer.start()
+                self._producer = producer
+        return OutboundRecords(self._producer)

@@ -20,7 +20,7 @@ import redis
 from complaints.agents.acknowledgements import STAGE_FAILED_EXIT
 from complaints.local.generator import DemoGenerator, GeneratedEvent
 from complaints.local.runner import RestartBackoff, describe_exit, log_tail
-from complaints.messaging import kafka
+from complaints.messaging import admin as kafka
 from complaints.schemas.topics import Topics
 from complaints.settings import Settings
 from tests.harness import expected_cases

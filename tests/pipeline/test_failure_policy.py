@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import OutOfMemoryError, ResponseError
 
-from complaints.agents.acknowledgements import is_infrastructure, isolating_poison
+from complaints.stages.failures import is_infrastructure, isolating_poison
 
 
 def _validation_error() -> ValidationError:

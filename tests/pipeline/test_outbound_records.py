@@ -7,8 +7,8 @@ import pytest
 from aiokafka import TopicPartition
 
 from complaints.local.embedded import EmbeddedServices
-from complaints.messaging import kafka
-from complaints.messaging.kafka import OutboundRecords
+from complaints.messaging import admin as kafka
+from complaints.messaging.records import OutboundRecords
 from complaints.settings import Settings
 
 pytestmark = pytest.mark.broker

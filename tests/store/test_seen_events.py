@@ -13,9 +13,11 @@ from types import SimpleNamespace
 import pytest
 from aiokafka.errors import KafkaError
 
-from complaints.agents.intake import PublishedBatch
+from complaints.stages.intake import PublishedBatch
 from complaints.local.embedded import EmbeddedServices
-from complaints.store.redis import RecentCases, RedisBatch, SeenEvents, StageCounters, connect
+from complaints.store.counters import RecentCases, StageCounters
+from complaints.store.redis import RedisBatch, connect
+from complaints.store.seen import SeenEvents
 
 
 def _scenario(services: EmbeddedServices) -> list[list[str | None]]:
