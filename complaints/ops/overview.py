@@ -16,8 +16,8 @@ from complaints.normalise import mask_personal_data
 from complaints.ops.lag import measure_lag, totals
 from complaints.settings import Settings
 from complaints.store.cases import CaseStore
+from complaints.store.counters import RecentCases, StageCounters
 from complaints.store.history import IncidentTracker
-from complaints.store.redis import RecentCases, StageCounters
 from complaints.store.work_queues import WorkQueues
 
 #: Stage counters shown as throughput, in data-flow order.

@@ -28,93 +28,17 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from complaints.schemas.case import CASE_EVENT, ActionRejected, Case, CaseEvent
-from complaints.store.redis import until_redis_answers
+from complaints.store.encoding import as_text, epoch_ms
+from complaints.store.redis import lua_script, until_redis_answers
 
-_LOCK_AND_LOAD = """
--- ARGV: prefix, lock ttl ms, then (case id, token) pairs → per case: its snapshot ('' if
--- none) if its lock was free and is now ours, else false (nil)
-local p, ttl, out = ARGV[1], ARGV[2], {}
-for i = 3, #ARGV, 2 do
-  if redis.call('SET', p .. ':case-lock:' .. ARGV[i], ARGV[i + 1], 'NX', 'PX', ttl) then
-    out[#out + 1] = redis.call('GET', p .. ':case:' .. ARGV[i]) or ''
-  else
-    out[#out + 1] = false
-  end
-end
-return out
-"""
-_RELEASE = """
--- ARGV: prefix, then (case id, token) pairs → how many were still ours and are released
-local p, released = ARGV[1], 0
-for i = 2, #ARGV, 2 do
-  local key = p .. ':case-lock:' .. ARGV[i]
-  if redis.call('GET', key) == ARGV[i + 1] then released = released + redis.call('DEL', key) end
-end
-return released
-"""
-_COMMIT = """
--- ARGV: prefix, outcome ttl s, commit id, its ttl s, number of locks to release and their
--- (case id, token) pairs, number of cases, then per case: id, snapshot ('': keep), number of
--- events, the events, timer ms ('': none), number of outcomes, (action id, outcome)
--- pairs; then the number of stage counters and (name, increment) pairs.
--- A commit id seen before is a retry whose reply was lost: the commit was applied, so
--- only the locks are released (nothing is appended, set or counted twice).
-local p, ttl, locks = ARGV[1], ARGV[2], tonumber(ARGV[5])
-local first_time = redis.call('SET', p .. ':commit:' .. ARGV[3], '1', 'NX', 'EX', ARGV[4])
-local i = 6 + 2 * locks
-local n = tonumber(ARGV[i])
-i = i + 1
-if first_time then
-  for _ = 1, n do
-    local id, snapshot, events = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
-    i = i + 3
-    if events > 0 then
-      redis.call('RPUSH', p .. ':case:' .. id .. ':events', unpack(ARGV, i, i + events - 1))
-    end
-    i = i + events
-    if snapshot ~= '' then redis.call('SET', p .. ':case:' .. id, snapshot) end
-    if ARGV[i] == '' then
-      redis.call('ZREM', p .. ':case-timers', id)
-    else
-      redis.call('ZADD', p .. ':case-timers', ARGV[i], id)
-    end
-    local outcomes = tonumber(ARGV[i + 1])
-    i = i + 2
-    for _ = 1, outcomes do
-      redis.call('SET', p .. ':action:' .. ARGV[i], ARGV[i + 1], 'EX', ttl)
-      i = i + 2
-    end
-  end
-  local counters = tonumber(ARGV[i])
-  i = i + 1
-  for _ = 1, counters do
-    redis.call('HINCRBY', p .. ':stats', ARGV[i], ARGV[i + 1])
-    i = i + 2
-  end
-end
-for j = 6, 5 + 2 * locks, 2 do
-  local key = p .. ':case-lock:' .. ARGV[j]
-  if redis.call('GET', key) == ARGV[j + 1] then redis.call('DEL', key) end
-end
-return n
-"""
-_CLAIM_TIMERS = """
--- KEYS[1] timers; ARGV: now_ms, lease_ms, limit → case ids now leased to the caller
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-for _, case in ipairs(due) do
-  redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), case)
-end
-return due
-"""
+#: How long a handler action's outcome is kept, for `act` to read what became of it.
 ACTION_OUTCOME_TTL_S = 7 * 86_400
 #: How long a commit id is remembered: longer than any retry of one commit lasts.
 COMMIT_ID_TTL_S = 3_600
+#: A case lock frees itself after this, should its worker die while deciding.
 LOCK_TTL_MS = 30_000
+#: A claimed timer fires elsewhere after this, should its worker die before recording it.
 TIMER_LEASE_MS = 30_000
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 @dataclass(frozen=True)
@@ -139,10 +63,10 @@ class CaseStore:
         self.client = client
         self.prefix = prefix
         self.timers_key = f"{prefix}:case-timers"
-        self._lock_and_load = client.register_script(_LOCK_AND_LOAD)
-        self._release = client.register_script(_RELEASE)
-        self._commit = client.register_script(_COMMIT)
-        self._claim = client.register_script(_CLAIM_TIMERS)
+        self._lock_and_load = client.register_script(lua_script("cases_lock_and_load"))
+        self._release = client.register_script(lua_script("cases_release"))
+        self._commit = client.register_script(lua_script("cases_commit"))
+        self._claim = client.register_script(lua_script("cases_claim_timers"))
 
     def _case_key(self, case_id: str) -> str:
         return f"{self.prefix}:case:{case_id}"
@@ -199,9 +123,9 @@ class CaseStore:
         """Cases whose timer is due, leased to this worker for `TIMER_LEASE_MS`."""
         raw = await until_redis_answers(
             lambda: self._claim(keys=[self.timers_key],
-                                args=[_ms(now), TIMER_LEASE_MS, limit]),
+                                args=[epoch_ms(now), TIMER_LEASE_MS, limit]),
             "claiming due timers")
-        return [item.decode() if isinstance(item, bytes) else str(item) for item in raw]
+        return [as_text(item) for item in raw]
 
     async def action_outcome(self, action_id: str) -> dict[str, object] | None:
         raw = await self.client.get(f"{self.prefix}:action:{action_id}")
@@ -238,7 +162,7 @@ class CaseStore:
 
 
 def _timer_arg(next_timer: datetime | None) -> int | str:
-    return "" if next_timer is None else _ms(next_timer)
+    return "" if next_timer is None else epoch_ms(next_timer)
 
 
 def _outcomes(events: Sequence[CaseEvent]) -> dict[str, str]:

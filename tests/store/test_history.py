@@ -3,7 +3,7 @@
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
@@ -13,11 +13,11 @@ from complaints.local.embedded import EmbeddedServices
 from complaints.routing.decide import IncidentKey, IncidentMembership
 from complaints.schemas.codes import Category, Severity
 from complaints.store.history import CustomerHistory, IncidentTracker
-from tests.routing.factories import NOW
 
 pytestmark = pytest.mark.broker
 T = TypeVar("T")
 WINDOW = timedelta(days=30)
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 OUTAGE_HERE = IncidentKey(Category.OUTAGE, "浦东新区-金桥-碧云小区")
 
 

@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import pytest
 from aiokafka.errors import KafkaError
 
-from complaints.stages.intake import PublishedBatch
 from complaints.local.embedded import EmbeddedServices
+from complaints.stages.intake import PublishedBatch
 from complaints.store.counters import RecentCases, StageCounters
 from complaints.store.redis import RedisBatch, connect
 from complaints.store.seen import SeenEvents

@@ -17,7 +17,7 @@ from complaints.local.embedded import EmbeddedServices
 from complaints.schemas.codes import Category, Channel, Industry, RequestKind, Severity
 from complaints.schemas.routing import QueueItem
 from complaints.store.work_queues import WorkQueues
-from tests.routing import claimers
+from tests.store import claimers
 
 pytestmark = pytest.mark.broker
 
