@@ -56,7 +56,7 @@ class MaskFormat:
     def mask(self, match: re.Match[str]) -> str:
         start = match.start("number") - match.start()
         whole = match.group()
-        return whole[:start] + _keep_ends(whole[start:], self.head, self.tail)
+        return whole[:start] + keep_ends(whole[start:], self.head, self.tail)
 
 
 #: Applied in this order; a masked digit is `*`, so later formats never see it again.
@@ -240,7 +240,7 @@ def mask_personal_data(text: str) -> str:
     return "".join("*" if m == "*" else c for c, m in zip(text, masked, strict=True))
 
 
-def _keep_ends(number: str, head: int, tail: int) -> str:
+def keep_ends(number: str, head: int, tail: int) -> str:
     """`number` with its first `head` and last `tail` characters (digits, or the X of an
     ID card) kept and every other digit as `*`; separators stay where they are."""
     places = [i for i, c in enumerate(number) if c.isalnum()]

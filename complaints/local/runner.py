@@ -33,7 +33,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from complaints.agents.acknowledgements import STAGE_FAILED_EXIT
-from complaints.local.embedded import EmbeddedServices, _die_with_parent, free_port
+from complaints.local.embedded import EmbeddedServices, die_with_parent, free_port
 from complaints.local.generator import DemoGenerator, Tally
 from complaints.messaging import admin as kafka
 from complaints.ops.lag import measure_lag
@@ -55,7 +55,7 @@ class WorkerProcess:
             [sys.executable, "-m", "complaints", "worker"],
             env={**os.environ, **self.env},
             stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
             start_new_session=True,  # Ctrl-C reaches `run`, which stops children in order
         )
         log_file.close()

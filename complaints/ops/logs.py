@@ -91,20 +91,14 @@ def mask_log_text(text: str) -> str:
     written as escapes (in reprs of bytes, in ASCII JSON) and digits cut short by a
     truncation. Decoded escapes are characters again: `one_line` and `json_text` show
     the unsafe ones as escapes."""
-    from complaints.normalise import mask_personal_data  # the CLI starts without it
+    from complaints.normalise import keep_ends, mask_personal_data  # the CLI starts without it
 
     if "\\" in text:
         text = _BYTE_ESCAPES.sub(_decoded_bytes, text)
         text = _UNICODE_ESCAPES.sub(_decoded_unicode, text)
     if "..." in text or "…" in text:
-        text = _CUT_DIGITS.sub(lambda m: _keep_ends(m.group(), 0, 0), text)
+        text = _CUT_DIGITS.sub(lambda m: keep_ends(m.group(), 0, 0), text)
     return mask_personal_data(text)
-
-
-def _keep_ends(number: str, head: int, tail: int) -> str:
-    from complaints.normalise import _keep_ends as keep_ends
-
-    return keep_ends(number, head, tail)
 
 
 def _decoded_bytes(match: re.Match[str]) -> str:
