@@ -50,7 +50,7 @@ from aiokafka import TopicPartition
 from rich.console import Console
 from rich.table import Table
 
-from complaints.local.embedded import EmbeddedServices, _die_with_parent
+from complaints.local.embedded import EmbeddedServices, die_with_parent
 from complaints.local.generator import DemoGenerator, GeneratedEvent
 from complaints.local.runner import WorkerProcess, worker_env
 from complaints.messaging import admin as kafka
@@ -222,7 +222,7 @@ def _start(args: list[str], env: dict[str, str], log_path: Path) -> WorkerProces
     with log_path.open("ab") as log:
         proc.process = subprocess.Popen([sys.executable, *args], env={**os.environ, **env},
                                         stdin=subprocess.DEVNULL, stdout=log,
-                                        stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+                                        stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
     return proc
 
 
