@@ -23,6 +23,10 @@ the figures without the cache are the ones that do not depend on repetition.
 The ratio classify/jieba shows what the classifier costs on top of segmentation, which
 no jieba-based classifier can avoid. Prints a table, a JSON line, and last the headline.
 
+`--real FILE` times distinct real texts instead (the first `--texts` distinct texts of a
+TSV with a `text` column, e.g. `../shared/data/real-text/shopping-all.tsv`): real reviews
+repeat almost no clauses, so the figures without the cache are the ones to quote.
+
 `--lengths` times instead how the cost grows with the length of one text (issue 20):
 texts of exactly each length, classified raw with the segmentation cache off, of two
 kinds: "mixed", the labelled texts joined in random order (dense with terms, negators
@@ -35,6 +39,7 @@ each length, and the per-character cost of the longest against the shortest leng
 
 import argparse
 import cProfile
+import csv
 import io
 import json
 import os
@@ -170,6 +175,14 @@ def by_length(
     ]
 
 
+def real_texts(path: Path, count: int) -> list[str]:
+    """The first `count` distinct texts of a TSV with a `text` column (file order)."""
+    with path.open(encoding="utf-8", newline="") as file:
+        rows = csv.DictReader(file, delimiter="\t", quoting=csv.QUOTE_NONE)
+        distinct = dict.fromkeys(row["text"] for row in rows if row["text"].strip())
+    return list(distinct)[:count]
+
+
 def _seconds(run: Callable[[], None]) -> float:
     started = time.perf_counter()
     run()
@@ -192,6 +205,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--profile", action="store_true", help="cProfile classify, top 25")
     parser.add_argument(
+        "--real",
+        type=Path,
+        help="time distinct real texts of this TSV (a `text` column, e.g. "
+        "../shared/data/real-text/shopping-all.tsv) instead of texts built from the labelled set",
+    )
+    parser.add_argument(
         "--lengths",
         nargs="?",
         const="60,1000,10000,20000",
@@ -205,7 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     uncached = load_pack(path, segment_cache=0)
     cached = load_pack(path, segment_cache=args.cache_size)
     hmm = cached.spec.settings.hmm
-    texts = build_texts([item.text for item in load_labelled(args.labelled)], args.texts)
+    if args.real:
+        texts = real_texts(args.real, args.texts)
+    else:
+        texts = build_texts([item.text for item in load_labelled(args.labelled)], args.texts)
     normalised = [analysis_text(text) for text in texts]
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
