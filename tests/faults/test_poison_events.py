@@ -139,10 +139,11 @@ def test_a_fuzz_campaign_of_20000_events_loses_nothing_and_never_stops_the_worke
     assert "stopping the worker" not in pipeline.worker_logs()
 
 
+@pytest.mark.parametrize("tuning", ["true", "false"])  # pipeline/faust_tuning.py on, off
 def test_the_reported_repros_end_as_dead_letters_and_the_worker_stays_up(
-    pipeline: PipelineUnderTest,
+    pipeline: PipelineUnderTest, tuning: str,
 ) -> None:
-    worker = pipeline.start_worker()
+    worker = pipeline.start_worker(COMPLAINTS_FAUST_TUNING=tuning)
     nested = b"[" * 100_000 + b"]" * 100_000
     far = _web("pf1", "停电三天了还没来电", occurred_at="9999-12-31T23:59:59+00:00")
     after = _web("after-1", "停电三天了还没来电")

@@ -40,12 +40,15 @@ def publish_cli(pipeline: PipelineUnderTest, *files: Path) -> subprocess.Complet
                           text=True, timeout=120, check=False)
 
 
+# With the Faust tuning off (`COMPLAINTS_FAUST_TUNING=false`), the worker runs on the
+# libraries' own behaviour only (`pipeline/faust_tuning.py`) and must do the same.
+@pytest.mark.parametrize("tuning", ["true", "false"])
 def test_every_valid_event_yields_exactly_one_classified_complaint_and_replays_add_none(
-    pipeline: PipelineUnderTest,
+    pipeline: PipelineUnderTest, tuning: str,
 ) -> None:
     expected_ids = example_event_ids()
     assert len(expected_ids) >= 60, "the examples should cover every industry"
-    pipeline.start_worker()
+    pipeline.start_worker(COMPLAINTS_FAUST_TUNING=tuning)
 
     first = publish_cli(pipeline, *EXAMPLES)
     assert first.returncode == 0, first.stderr
