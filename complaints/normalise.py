@@ -172,7 +172,7 @@ def traditional_characters() -> frozenset[str]:
     """Every character whose presence can make `t2s` change a text.
 
     The characters `t2s` converts on their own, found by converting the CJK blocks
-    once (one call, about 60 ms, on first use), plus `PHRASE_ONLY_TRADITIONAL`.
+    once (one call, on first use), plus `PHRASE_ONLY_TRADITIONAL`.
     Assumption: `t2s` changes a text only at a character of one of these two kinds;
     a text without any is returned by OpenCC unchanged, so it need not be converted.
     """
@@ -188,7 +188,7 @@ def to_simplified(text: str) -> str:
     """Traditional → Simplified Chinese (OpenCC ``t2s``); Simplified text is unchanged.
 
     Texts without a character `t2s` could change (most of them) skip OpenCC, which
-    costs about 0.2 µs per character; see `traditional_characters`.
+    costs time per character; see `traditional_characters`.
     """
     if traditional_characters().isdisjoint(text):
         return text

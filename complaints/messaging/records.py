@@ -24,9 +24,9 @@ class InboundRecord:
 class OutboundRecords:
     """The records one agent batch writes, packed into one record batch per partition.
 
-    aiokafka's `send` costs ~12 µs of CPU per record (a metadata check, the partitioner,
-    one future each); appending to a per-partition batch and sending whole batches costs
-    ~6.7 (docs/benchmarks.md). The partition of a keyed record is the one Kafka's default
+    aiokafka's `send` pays a metadata check, the partitioner and a future per record;
+    appending to a per-partition batch and sending whole batches costs about half
+    (docs/benchmarks.md). The partition of a keyed record is the one Kafka's default
     partitioner picks (murmur2 of the key), so every record of a case lands where `send`
     would have put it, in order; an unkeyed record goes to a random partition.
     """

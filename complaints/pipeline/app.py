@@ -145,9 +145,7 @@ def settle_garbage_collector() -> None:
     Everything allocated while the worker starts (rule pack, dictionaries, models, Faust)
     lives as long as the process; `gc.freeze` takes it out of every later collection,
     and a larger first-generation threshold makes collections of each batch's garbage
-    rarer. Measured: the collector took ~15 % of a busy worker's time before; a
-    threshold of 100,000 instead of 10,000 saves another ~3 % of CPU per event (a
-    million saves nothing more).
+    rarer (what each saves: docs/benchmarks.md, "Figures behind the code").
     """
     gc.collect()
     gc.freeze()
