@@ -273,7 +273,8 @@ def render_sets(reports: Sequence[SetReport], *, misses: bool = False) -> str:
     """A table of the sets, then per-category figures of each, then (optionally) errors."""
     version = reports[0].pack_version if reports else "-"
     lines = [
-        f"rule pack {version}",
+        f"rule pack {version} on {sum(r.items for r in reports)} labelled texts in "
+        f"{len(reports)} sets and splits",
         "",
         f"{'set':<28}{'texts':>6}{'category':>10}{'macro-F1':>10}{'kind':>7}"
         f"{'complaint':>11}{'inquiry':>9}{'other':>7}",
