@@ -56,27 +56,52 @@ def _default_pack():  # type: ignore[no-untyped-def]
 
 
 def evaluate(
-    labelled: Annotated[Path | None, typer.Option("--set", help="Labelled JSONL set.")] = None,
+    sets: Annotated[list[Path] | None, typer.Option(
+        "--set", help="Labelled JSONL set; repeat for several (default: every shipped set).")] = None,
     rules: Annotated[Path | None, typer.Option(help="Rule pack (default: built-in).")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    misses: Annotated[bool, typer.Option("--misses", help="List every wrong text.")] = False,
 ) -> None:
-    """Precision/recall/F1 per category and a confusion table on a labelled set."""
+    """Every labelled set and split: category, kind, complaints, inquiries, other, per category."""
     from complaints.classifier import load_pack
-    from complaints.classifier.evaluation import default_labelled_path, load_labelled, render
-    from complaints.classifier.evaluation import evaluate as run_eval
+    from complaints.classifier.evaluation import evaluate_sets, render_sets, shipped_set_paths
 
     pack = load_pack(rules) if rules else _default_pack()
-    report = run_eval(pack, load_labelled(labelled or default_labelled_path()))
+    reports = evaluate_sets(pack, sets or shipped_set_paths())
     if as_json:
-        sys.stdout.write(json_text(report.to_dict(), indent=2) + "\n")
+        sys.stdout.write(json_text([r.to_dict() for r in reports], indent=2) + "\n")
     else:  # plain text with the pack's version and labels in it: shown, not interpreted
         console.print("\n".join(terminal_safe(line, markup=False)
-                                for line in render(report).splitlines()), markup=False)
+                                for line in render_sets(reports, misses=misses).splitlines()),
+                      markup=False, soft_wrap=True)
 
 
+rules_app = typer.Typer(help="Rule-pack vocabulary from labelled data.", no_args_is_help=True)
+
+
+@rules_app.command("suggest")
+def rules_suggest(
+    labelled: Annotated[Path, typer.Option("--set", help="Labelled JSONL set.")],
+    rules: Annotated[Path | None, typer.Option("--pack", help="Rule pack (default: built-in).")] = None,
+    split: Annotated[str, typer.Option(help="Split of a set that has splits.")] = "dev",
+    top: Annotated[int, typer.Option(help="Candidates per category and kind.")] = 15,
+) -> None:
+    """Candidate terms per category and kind, with the texts they fix and break, as YAML."""
+    from complaints.classifier import load_pack
+    from complaints.classifier.evaluation import load_set
+    from complaints.classifier.suggest import render, suggest
+
+    pack = load_pack(rules) if rules else _default_pack()
+    items = load_set(labelled)
+    if any(item.split for item in items):
+        items = [item for item in items if item.split == split]
+    text = render(suggest(pack, items, top=top), items, f"{labelled.name} [{split}]")
+    console.print("\n".join(terminal_safe(line, markup=False) for line in text.splitlines()),
+                  markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add `classify` and `evaluate` to the `complaints` command."""
     app.command("classify")(classify_command)
     app.command("evaluate")(evaluate)
+    app.add_typer(rules_app, name="rules")
