@@ -5,7 +5,7 @@ class RecoveryConfigError(ValueError):
     """A lifecycle or SLA file that cannot be used; one line per problem.
 
     Raised on load, before any case is touched, and naming file, row and field:
-    `lifecycle.yaml: transitions[7] (fixed --compensate-->): guards[1]: unknown guard`.
+    `lifecycle.yaml: transitions[5] (fixed --compensate--> compensated): guards: unknown guard …`.
     """
 
 

@@ -6,19 +6,14 @@ when the action may go ahead, or a sentence saying why not. Rows name them in
 holds only the shape of each rule, never a policy value.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
+from complaints.recovery.lifecycle_spec import LifecycleSpec
 from complaints.schemas.case import Case, HandlerAction
 
-if TYPE_CHECKING:
-    from complaints.recovery.lifecycle import LifecycleSpec
-
 #: A guard: `None` to allow, otherwise the reason for the refusal.
-Guard = Callable[[Case, HandlerAction, "LifecycleSpec", datetime], str | None]
+Guard = Callable[[Case, HandlerAction, LifecycleSpec, datetime], str | None]
 
 
 def requires_follow_up_result(case: Case, action: HandlerAction, spec: LifecycleSpec,

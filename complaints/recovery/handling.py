@@ -11,15 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from complaints.recovery.lifecycle import Lifecycle, apply_events, decide, evolve, load_lifecycle
-from complaints.recovery.sla import (
-    SlaPolicy,
-    WorkingCalendar,
-    calendar_of,
-    fire_due_timers,
-    load_sla,
-    schedule,
-)
+from complaints.recovery.calendar import WorkingCalendar
+from complaints.recovery.deadlines import schedule
+from complaints.recovery.decide import decide
+from complaints.recovery.evolve import apply_events, evolve
+from complaints.recovery.lifecycle import Lifecycle, load_lifecycle
+from complaints.recovery.policy import SlaPolicy, calendar_of, load_sla
+from complaints.recovery.timers import fire_due_timers
 from complaints.schemas.case import (
     Case,
     CaseClosed,

@@ -10,7 +10,7 @@ import yaml
 
 from complaints.recovery import LifecycleError, SlaPolicyError, lifecycle_diagram
 from complaints.recovery.lifecycle import default_lifecycle_path, load_lifecycle, parse_lifecycle
-from complaints.recovery.sla import default_sla_path, load_sla, parse_sla
+from complaints.recovery.policy import default_sla_path, load_sla, parse_sla
 from complaints.schemas.case import ActionName, CaseState
 from complaints.schemas.codes import RequestKind
 
