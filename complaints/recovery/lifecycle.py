@@ -108,8 +108,9 @@ def parse_lifecycle(raw: Any, file_name: str) -> Lifecycle:
     return Lifecycle(spec, tuple(transitions), None, index)
 
 
-def _locator(raw: dict[str, Any]) -> Locator:
-    rows = raw.get("transitions") if isinstance(raw.get("transitions"), list) else []
+def _locator(raw: Any) -> Locator:
+    found = raw.get("transitions") if isinstance(raw, dict) else None  # not a mapping: said later
+    rows = found if isinstance(found, list) else []
 
     def locate(loc: list[str | int]) -> tuple[str, list[str | int]]:
         if len(loc) >= 2 and loc[0] == "transitions" and isinstance(loc[1], int):

@@ -174,8 +174,9 @@ def parse_sla(raw: Any, file_name: str) -> SlaPolicy:
     return policy
 
 
-def _locator(raw: dict[str, Any]) -> Locator:
-    rules = raw.get("rules") if isinstance(raw.get("rules"), list) else []
+def _locator(raw: Any) -> Locator:
+    found = raw.get("rules") if isinstance(raw, dict) else None  # not a mapping: said later
+    rules = found if isinstance(found, list) else []
 
     def locate(loc: list[str | int]) -> tuple[str, list[str | int]]:
         if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):

@@ -177,3 +177,15 @@ def test_the_docs_diagram_is_the_generated_one() -> None:
         "`python -c 'from complaints.recovery import *; "
         "print(lifecycle_diagram(load_lifecycle()), end=\"\")'`"
     )
+
+
+@pytest.mark.parametrize("content", ["", "- a list\n", "just text\n"])
+def test_a_lifecycle_or_sla_file_that_is_not_a_mapping_is_refused_with_one_clear_error(
+    tmp_path: Path, content: str,
+) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(LifecycleError, match="is a mapping"):
+        load_lifecycle(path)
+    with pytest.raises(SlaPolicyError, match="is a mapping"):
+        load_sla(path)
