@@ -108,7 +108,9 @@ def eval_dir() -> Path:
 
 
 # The sets `complaints evaluate` reports by default (docs/classifier-evaluation.md).
-SHIPPED_SETS = ("labelled.jsonl", "shopping_labelled.jsonl", "questions.jsonl")
+SHIPPED_SETS = (
+    "labelled.jsonl", "shopping_labelled.jsonl", "questions.jsonl", "questions_more.jsonl",
+)
 
 
 def shipped_set_paths() -> list[Path]:
