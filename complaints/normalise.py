@@ -45,7 +45,7 @@ class MaskFormat:
     """One kind of number `mask_personal_data` masks: the pattern that finds it (group
     `number` is the part masked; what comes before it, a country or area code, is kept),
     how many digits of that part stay visible at each end, and examples with their masked
-    form (the test suite checks every one: `tests/pipeline/test_normalise.py`)."""
+    form (the test suite checks every one: `tests/test_normalise.py`)."""
 
     name: str
     pattern: re.Pattern[str]
@@ -154,7 +154,7 @@ NOT_PERSONAL_DATA: tuple[str, ...] = (
 # Characters OpenCC `t2s` (1.2.0) leaves alone on their own but changes inside a phrase
 # of its `TSPhrases` dictionary (回覆 → 回复, 沈默 → 沉默, 明瞭 → 明了, 藉口 → 借口 …).
 # Probing single characters cannot find them; they were derived from the dictionary,
-# and `tests/pipeline/test_normalise.py` derives them again from the installed one.
+# and `tests/test_normalise.py` derives them again from the installed one.
 PHRASE_ONLY_TRADITIONAL = frozenset("沈牴瞭藉衹覆")
 # Where OpenCC's single-character conversions live: CJK Extension A, the Unified
 # Ideographs, the compatibility ideographs and the supplementary ideographic plane

@@ -33,7 +33,7 @@ LINE_BREAK = " ⏎ "
 # starts terminal escape sequences), DEL, format characters (bidi overrides and
 # isolates, zero-width characters, BOM, tags …), line and paragraph separators, and
 # lone surrogates (which cannot even be encoded). Every character of Unicode categories
-# Cc, Cf, Zl, Zp and Cs; `tests/pipeline/test_logs.py` checks the list is complete.
+# Cc, Cf, Zl, Zp and Cs; `tests/ops/test_logs.py` checks the list is complete.
 _UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
     "\u200b-\u200f\u2028-\u202e\u2060-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb"
