@@ -104,6 +104,7 @@ class Decisions:
     problem_weight: float  # … and how much each adds (0: off)
     problem_tier: bool  # settings.kind_order names `problem`
     question_tier: bool  # settings.kind_order names `question`
+    hypothetical_markers: frozenset[str]  # problem evidence does not count in a question
     category_min_score: float
     secondary_min_score: float
     industry_min_score: float
@@ -344,7 +345,10 @@ def compile_pack(spec: PackSpec, *, segment_cache: int = SEGMENT_CACHE_SIZE) -> 
             vocabulary.update(condition.words)
     denials = {variant for word in spec.negation.after for variant in _variants(word)}
     focus_markers = {variant for word in spec.focus.markers for variant in _variants(word)}
-    vocabulary.update(denials, focus_markers)
+    hypothetical = {
+        variant for word in spec.settings.hypothetical_markers for variant in _variants(word)
+    }
+    vocabulary.update(denials, focus_markers, hypothetical)
     vocabulary = {variant for word in vocabulary for variant in _variants(word)}
     roles: dict[str, int] = {}
     for word in vocabulary:
@@ -394,6 +398,7 @@ def compile_pack(spec: PackSpec, *, segment_cache: int = SEGMENT_CACHE_SIZE) -> 
         problem_weight=settings.problem_weight,
         problem_tier=any(PROBLEM in tier for tier in settings.kind_order),
         question_tier=any(QUESTION in tier for tier in settings.kind_order),
+        hypothetical_markers=frozenset(hypothetical),
         category_min_score=settings.category_min_score,
         secondary_min_score=settings.secondary_min_score,
         industry_min_score=settings.industry_min_score,

@@ -70,6 +70,8 @@ Match = tuple[int, int, Entry, float]
 Discounted = tuple[int, int, Entry, str]
 
 _SPECIAL = DENIAL | FOCUS
+HYPOTHETICAL_WINDOW = 8  # tokens between a hypothetical marker and a problem match
+CLAUSE_BREAKS = SENTENCE_BREAKS | {",", "，", "、", ":", "："}  # a hypothetical's reach
 # Codes to the schema's enums, without the cost of calling an enum class.
 _KINDS = {kind.value: kind for kind in RequestKind}
 _INDUSTRIES = {industry.value: industry for industry in Industry}
@@ -146,7 +148,14 @@ def classify(
             category = _CATEGORIES[fallback]
     if industry is None:  # neither text nor hint decided: the category may imply one
         industry = decisions.category_industry.get(category, Industry.GENERAL)
-    kind = _decide_kind(scores["kind"], compiled)
+    kinds = scores["kind"]
+    if (  # a hypothetical or general problem inside a question is not a stated one
+        PROBLEM in kinds
+        and decisions.hypothetical_markers
+        and kinds.get(QUESTION, 0.0) >= decisions.kind_min_score
+    ):
+        _discount_hypothetical(kinds, evidence, scan, tokens, compiled)
+    kind = _decide_kind(kinds, compiled)
     signals = _signals(scores["signal"], customer_tier, compiled)
     offsets = list(accumulate(map(len, tokens), initial=0))
     secondary_min = decisions.secondary_min_score
@@ -512,6 +521,41 @@ def _scores(matches: Iterable[Match], problem_weight: float = 0.0) -> dict[str, 
         if entry.problem and problem_weight:
             kinds[PROBLEM] = kinds.get(PROBLEM, 0.0) + problem_weight
     return scores
+
+
+def _discount_hypothetical(
+    kinds: dict[str, float], evidence: Sequence[Match], scan: Scan, tokens: Sequence[str],
+    compiled: CompiledPack,
+) -> None:
+    """Problem evidence without the `problem` matches framed as hypothetical or general.
+
+    A match is framed when a marker (`settings.hypothetical_markers`: 如果, 万一, 的话,
+    会不会, 如何避免 …) is in the same clause (no comma or sentence break between them;
+    `但`/`却` do not end a hypothetical) and at most `HYPOTHETICAL_WINDOW` tokens away,
+    before or after it: in `如果快递丢了怎么赔？` the loss is not stated, in
+    `没看到发票，万一坏了呢？` the missing invoice still is.
+    """
+    spans = _spans(scan)
+    markers = [span for word in compiled.decisions.hypothetical_markers
+               for span in spans.get(word, ())]
+    if not markers:
+        return
+    breaks = list(accumulate(map(CLAUSE_BREAKS.__contains__, tokens), initial=0))
+    stated = 0
+    for start, end, entry, _ in evidence:
+        if not entry.problem:
+            continue
+        framed = any(
+            (j <= start and start - j <= HYPOTHETICAL_WINDOW and breaks[j] == breaks[start])
+            or (i >= end and i - end <= HYPOTHETICAL_WINDOW and breaks[end] == breaks[i])
+            for i, j in markers
+        )
+        stated += not framed
+    weight = compiled.decisions.problem_weight
+    if stated:
+        kinds[PROBLEM] = stated * weight
+    else:
+        del kinds[PROBLEM]
 
 
 def _ranked(scores: Mapping[str, float], position: Mapping[str, int]) -> list[tuple[str, float]]:

@@ -347,6 +347,14 @@ class Settings(_Spec):
     problem_weight: float = Field(
         default=0.0, ge=0, description="Kind score each counted `problem` match adds (0: off)."
     )
+    hypothetical_markers: Words = Field(
+        default_factory=list,
+        description="Words that frame a problem as hypothetical or general (`如果`, `万一`, "
+        "`的话`, `会不会`, `如何避免`). In a text that also has question evidence reaching "
+        "`kind_min_score`, matches of `problem` rules add no problem evidence: "
+        "`如果快递丢了怎么赔？` asks about a rule (inquiry) while its category still "
+        "counts (delivery). Explicit complaint cues are not affected.",
+    )
     kind_order: list[list[KindEvidence]] = Field(
         default_factory=list,
         description="Tiers of kind evidence, strongest first: the first tier with evidence "

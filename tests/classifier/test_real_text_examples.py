@@ -52,3 +52,28 @@ def test_outage_words_count_with_the_hint_of_the_event(default_pack: RulePack) -
     assert classify(text, default_pack).category != Category.OUTAGE
     hinted = classify(text, default_pack, industry_hint=Industry.POWER)
     assert hinted.category == Category.OUTAGE
+
+
+HYPOTHETICAL = [  # settings.hypothetical_markers: the problem is asked about, not stated
+    ("如果快递丢了怎么赔？", Category.DELIVERY),
+    ("万一快递被冒领了，能赔吗", Category.DELIVERY),
+    ("信用卡逾期一天的话会影响征信吗", Category.BANKING),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), HYPOTHETICAL)
+def test_a_question_about_a_hypothetical_problem_is_an_inquiry(
+    default_pack: RulePack, text: str, category: Category
+) -> None:
+    result = classify(text, default_pack)
+    assert (result.kind, result.category) == (RequestKind.INQUIRY, category)
+
+
+def test_the_same_problem_stated_is_a_complaint(default_pack: RulePack) -> None:
+    result = classify("快递丢了，怎么赔？", default_pack)
+    assert (result.kind, result.category) == (RequestKind.COMPLAINT, Category.DELIVERY)
+
+
+def test_a_hypothetical_reaches_its_own_clause_only(default_pack: RulePack) -> None:
+    # The missing invoice is stated; only the breakdown is hypothetical.
+    assert classify("就是没有看到发票，万一坏了呢？", default_pack).kind == RequestKind.COMPLAINT
