@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from complaints.classifier import default_pack_path
+from complaints.classifier import default_pack_path, load_default_pack
 from tests.harness import PipelineUnderTest
 
 pytestmark = pytest.mark.broker
@@ -48,17 +48,18 @@ def test_an_edited_pack_applies_without_restart_and_a_broken_one_is_refused(
     before = send(pipeline, "reload-1", 1)
     assert before["category"] != "metering"
 
-    edited = original.replace('version: "2025.11.2"', 'version: "2025.11.2-site"') + EXTRA_RULE
+    version = load_default_pack().version
+    edited = original.replace(f'version: "{version}"', f'version: "{version}-site"') + EXTRA_RULE
     assert edited != original + EXTRA_RULE, "the test must change the version line"
     pack.write_text(edited, encoding="utf-8")
     after = send(pipeline, "reload-2", 2)
     assert after["category"] == "metering"
-    assert after["rule_pack_version"] == "2025.11.2-site"
+    assert after["rule_pack_version"] == f"{version}-site"
     assert any(m["rule_id"] == "test.charging_pile" for m in after["matches"])
 
     pack.write_text(edited.replace("weight: 9", "weight: -9"), encoding="utf-8")
     kept = send(pipeline, "reload-3", 3)
-    assert kept["rule_pack_version"] == "2025.11.2-site"
+    assert kept["rule_pack_version"] == f"{version}-site"
     assert kept["category"] == "metering"
     assert worker.alive()
     assert "rule 'test.charging_pile'" in pipeline.worker_logs()

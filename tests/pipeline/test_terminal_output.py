@@ -76,7 +76,9 @@ def test_classify_text_with_markup_and_escapes() -> None:
 def test_evaluate_with_a_pack_named_like_markup(tmp_path: Path) -> None:
     pack = tmp_path / "rules.yaml"
     original = default_pack_path().read_text(encoding="utf-8")
-    pack.write_text(original.replace('version: "2025.11.2"', 'version: "[/]\\e[31m"', 1),
+    version_line = f'version: "{load_default_pack().version}"'
+    assert version_line in original
+    pack.write_text(original.replace(version_line, 'version: "[/]\\e[31m"', 1),
                     encoding="utf-8")
     result = complaints("evaluate", "--rules", str(pack))
     assert result.returncode == 0, result.stderr
