@@ -150,9 +150,9 @@ def classify(
         industry = decisions.category_industry.get(category, Industry.GENERAL)
     kinds = scores["kind"]
     if (  # a hypothetical or general problem inside a question is not a stated one
-        PROBLEM in kinds
-        and decisions.hypothetical_markers
+        decisions.hypothetical_markers
         and kinds.get(QUESTION, 0.0) >= decisions.kind_min_score
+        and (PROBLEM in kinds or decisions.problem_kind in kinds)
     ):
         _discount_hypothetical(kinds, evidence, scan, tokens, compiled)
     kind = _decide_kind(kinds, compiled)
@@ -527,13 +527,15 @@ def _discount_hypothetical(
     kinds: dict[str, float], evidence: Sequence[Match], scan: Scan, tokens: Sequence[str],
     compiled: CompiledPack,
 ) -> None:
-    """Problem evidence without the `problem` matches framed as hypothetical or general.
+    """Complaint evidence without the matches framed as hypothetical or general.
 
     A match is framed when a marker (`settings.hypothetical_markers`: 如果, 万一, 的话,
     会不会, 如何避免 …) is in the same clause (no comma or sentence break between them;
     `但`/`却` do not end a hypothetical) and at most `HYPOTHETICAL_WINDOW` tokens away,
-    before or after it: in `如果快递丢了怎么赔？` the loss is not stated, in
-    `没看到发票，万一坏了呢？` the missing invoice still is.
+    before or after it. A framed `problem` match adds no problem evidence and a framed
+    cue of the problem kind (`不好`, `有问题`) no complaint weight: in `如果快递丢了怎么赔？`
+    the loss is not stated and in `如果质量不好能退吗` the goods are not judged, while in
+    `没看到发票，万一坏了呢？` the missing invoice still is stated.
     """
     spans = _spans(scan)
     markers = [span for word in compiled.decisions.hypothetical_markers
@@ -541,21 +543,26 @@ def _discount_hypothetical(
     if not markers:
         return
     breaks = list(accumulate(map(CLAUSE_BREAKS.__contains__, tokens), initial=0))
-    stated = 0
-    for start, end, entry, _ in evidence:
-        if not entry.problem:
+    decisions = compiled.decisions
+    complaint = decisions.problem_kind
+    for start, end, entry, weight in evidence:
+        cue = entry.axis == "kind" and entry.code == complaint and not entry.question
+        if not (entry.problem or cue):
             continue
         framed = any(
             (j <= start and start - j <= HYPOTHETICAL_WINDOW and breaks[j] == breaks[start])
             or (i >= end and i - end <= HYPOTHETICAL_WINDOW and breaks[end] == breaks[i])
             for i, j in markers
         )
-        stated += not framed
-    weight = compiled.decisions.problem_weight
-    if stated:
-        kinds[PROBLEM] = stated * weight
-    else:
-        del kinds[PROBLEM]
+        if not framed:
+            continue
+        if entry.problem and PROBLEM in kinds:
+            kinds[PROBLEM] -= decisions.problem_weight
+        if cue and complaint in kinds:
+            kinds[complaint] -= weight
+    for code in (PROBLEM, complaint):
+        if code in kinds and kinds[code] <= 1e-9:
+            del kinds[code]
 
 
 def _ranked(scores: Mapping[str, float], position: Mapping[str, int]) -> list[tuple[str, float]]:

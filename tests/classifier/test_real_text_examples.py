@@ -77,3 +77,8 @@ def test_the_same_problem_stated_is_a_complaint(default_pack: RulePack) -> None:
 def test_a_hypothetical_reaches_its_own_clause_only(default_pack: RulePack) -> None:
     # The missing invoice is stated; only the breakdown is hypothetical.
     assert classify("就是没有看到发票，万一坏了呢？", default_pack).kind == RequestKind.COMPLAINT
+
+
+def test_a_hypothetical_frames_a_negative_evaluation_too(default_pack: RulePack) -> None:
+    assert classify("如果质量不好能退吗", default_pack).kind == RequestKind.INQUIRY
+    assert classify("质量不好，能退吗", default_pack).kind == RequestKind.COMPLAINT
