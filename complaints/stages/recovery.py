@@ -1,27 +1,23 @@
 """Recovery stage: routing decisions and handler actions in; case events and resolutions out.
 
-Consumes `complaints.routed.v1` (each routing decision opens its case) and
-`complaints.actions.v1` (handler commands: acknowledge, apologize, start_fix, …).
-Produces `complaints.case-events.v1` — every accepted or rejected transition and every
-SLA warning and breach, keyed by case id — and `complaints.resolutions.v1`, once per
-case round when it ends. Invalid commands, unreadable routing decisions and inputs
-whose content makes the stage raise (`processing_error`) go to `complaints.dlq.v1`.
+Each routing decision opens its case; each handler command (acknowledge, apologize,
+start_fix, …) is decided on its case; due deadlines fire. Writes every accepted or
+rejected transition and every SLA warning and breach to `complaints.case-events.v1`, and
+one resolution per case round to `complaints.resolutions.v1`. Invalid commands,
+unreadable routing decisions and inputs whose content makes the stage raise
+(`processing_error`, `stages.failures`) go to `complaints.dlq.v1`.
 
 For each case, under its Redis lock: load the snapshot, call the pure decision
 (`start_case`, `handle_action`, `handle_clock`), publish the events and wait for the
 broker, apply their effect on the work queues, then commit snapshot + history + timer in
-one Redis script. Inputs are acknowledged only after the commit, and a failure of Kafka
-or Redis stops the worker with nothing of the batch acknowledged
-(`stages.failures`, `agents.acknowledgements`). A crash before the commit redelivers the input; the
-decision is made again and its events carry the same `(case id, version)` — consumers
-drop repeats.
-A timer on every worker fires due deadlines; each firing is recorded in the case, so it
-never fires twice, also across restarts.
+one Redis script; only then may the agent acknowledge the inputs. A crash before the
+commit redelivers the input; the decision is made again and its events carry the same
+`(case id, version)`, so consumers drop repeats. Every firing of a deadline is recorded
+in the case, so it never fires twice, also across restarts.
 
-Routing decisions and due timers are handled a batch at a time — locks, snapshots and
-the commit each in one Redis round trip — because every routed complaint opens a case:
-a stage that falls behind fills its Faust buffer, and a full buffer stops the worker's
-consumer for every agent, intake included (docs/benchmarks.md).
+Routing decisions and due timers are decided a batch at a time (locks, snapshots and the
+commit each in one Redis round trip): every routed complaint opens a case, and a stage
+that falls behind stops the worker's consumer for every agent (docs/benchmarks.md).
 """
 
 import asyncio
