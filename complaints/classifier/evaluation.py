@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -53,6 +53,9 @@ class LabelledItem(BaseModel):
     severity: Severity | None = None
     tags: list[str] = Field(default_factory=list)
     customer_tier: CustomerTier | None = None
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -140,13 +143,19 @@ class SetItem(BaseModel):
 
 def load_set(path: Path | str) -> list[SetItem]:
     """Read a JSONL set of `SetItem` lines; a bad line is reported with its number."""
+    return _jsonl(path, SetItem)
+
+
+def _jsonl(path: Path | str, model: type[M]) -> list[M]:
+    """Each non-blank line of a JSONL file as a `model`; a bad line is reported with its
+    file and number."""
     path = Path(path)
     items = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            items.append(SetItem.model_validate_json(line))
+            items.append(model.model_validate_json(line))
         except ValidationError as error:
             raise ValueError(f"{path.name}:{number}: {error}") from error
     return items
@@ -306,16 +315,7 @@ def render_sets(reports: Sequence[SetReport], *, misses: bool = False) -> str:
 
 def load_labelled(path: Path | str) -> list[LabelledItem]:
     """Read a JSONL labelled set; a bad line is reported with its number."""
-    path = Path(path)
-    items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            items.append(LabelledItem.model_validate_json(line))
-        except ValidationError as error:
-            raise ValueError(f"{path.name}:{number}: {error}") from error
-    return items
+    return _jsonl(path, LabelledItem)
 
 
 def _ratio(part: float, whole: float) -> float:
