@@ -1,9 +1,10 @@
 """Routing: which handler queue a complaint goes to, with what priority, and why.
 
 `table.py` reads the routing table (a YAML data file, `docs/routing.md`), `decide.py`
-holds the pure decision `route(complaint, table, context) -> RoutingDecision`. Redis
-state (work queues, customer history, incidents) lives in `complaints.pipeline`; the
-stage that ties them together is `complaints.stages.route`.
+holds the pure decision `route(complaint, table, context) -> RoutingDecision`, and
+`incidents.py` the mass-incident window rule as a pure twin of the Lua script that
+applies it in Redis. Redis state (work queues, customer history, incidents) lives in
+`complaints.store`; the stage that ties them together is `complaints.stages.route`.
 """
 
 from complaints.routing.decide import (
