@@ -14,6 +14,7 @@ Order of a decision:
    `due_at` = received time + the severity's `respond_within_min`.
 """
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -297,19 +298,39 @@ def _first_match(
 ) -> tuple[int, RuleSpec | None]:
     """The first rule from `start` on that matches (and does not send to `skip_queue`).
 
-    Remembered per table: a stream of complaints has few distinct facts, and trying the
-    rules one by one was ~4 % of a worker's time (docs/benchmarks.md).
+    Remembered by table and facts: a stream of complaints has few distinct facts, so
+    most look-ups are answered without trying the rules one by one (docs/benchmarks.md).
+    A loaded table never changes, so neither does a remembered answer.
     """
-    memo, key = table.match_memo, (facts, start, skip_queue)
-    found = memo.get(key)
-    if found is None:
-        if len(memo) >= _MATCH_MEMO_LIMIT:
-            memo.clear()
-        found = memo[key] = _scan_rules(facts, table.rules, start, skip_queue)
-    return found
+    return _remembered_match(_SameTable(table), facts, start, skip_queue)
 
 
-_MATCH_MEMO_LIMIT = 8_192
+#: Rule look-ups remembered, least recently used forgotten first: far more than the
+#: distinct facts a stream brings, and a bound on memory whatever arrives.
+RULE_LOOKUPS_REMEMBERED = 8_192
+
+
+class _SameTable:
+    """A table as a cache key: by identity (a table holds lists, and is not hashable).
+    The cache keeps the table alive while it remembers it, so an id is never reused."""
+
+    __slots__ = ("table",)
+
+    def __init__(self, table: RoutingTable) -> None:
+        self.table = table
+
+    def __hash__(self) -> int:
+        return id(self.table)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _SameTable) and other.table is self.table
+
+
+@functools.lru_cache(maxsize=RULE_LOOKUPS_REMEMBERED)
+def _remembered_match(
+    table: _SameTable, facts: Facts, start: int, skip_queue: str | None
+) -> tuple[int, RuleSpec | None]:
+    return _scan_rules(facts, table.table.rules, start, skip_queue)
 
 
 def _scan_rules(
@@ -362,6 +383,7 @@ def reroute(item: QueueItem, kind: RequestKind, category: Category, severity: Se
 
 
 __all__ = [
+    "RULE_LOOKUPS_REMEMBERED",
     "Facts",
     "IncidentKey",
     "IncidentMembership",

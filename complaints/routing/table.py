@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from complaints.datafiles import by_id, read_yaml, validate
 from complaints.routing.exceptions import RoutingTableError
@@ -34,6 +34,8 @@ NEXT_MATCH = "next_match"
 
 _QUEUE_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _RULE_ID = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
+
+
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -168,13 +170,6 @@ class RoutingTable(_Spec):
     overflow: list[OverflowSpec] = Field(default_factory=list)
     repeat: RepeatSpec = Field(default_factory=RepeatSpec)
     incidents: IncidentSpec = Field(default_factory=IncidentSpec)
-    #: Rule look-ups already made by `routing.decide`, by the facts matched on: a loaded
-    #: table never changes, so neither does a look-up's answer.
-    _match_memo: dict[Any, Any] = PrivateAttr(default_factory=dict)
-
-    @property
-    def match_memo(self) -> dict[Any, Any]:
-        return self._match_memo
 
     def overflow_for(self, queue: str) -> OverflowSpec | None:
         """The overflow rule of `queue`, if it has one."""

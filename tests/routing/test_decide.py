@@ -8,10 +8,12 @@ import pytest
 import yaml
 
 from complaints.routing.decide import (
+    RULE_LOOKUPS_REMEMBERED,
     Facts,
     IncidentKey,
     IncidentMembership,
     RoutingContext,
+    _remembered_match,
     _scan_rules,
     choose_queue,
     incident_id_for,
@@ -340,8 +342,9 @@ def test_the_default_table_file_is_the_one_shipped_in_the_package() -> None:
 def test_remembered_rule_look_ups_answer_as_trying_the_rules_in_order(
     table: RoutingTable,
 ) -> None:
-    """The per-table memo of `choose_queue` gives what a fresh scan of the rules gives,
-    for every combination of facts, asked twice (the second answer from the memo)."""
+    """The remembered rule look-ups of `choose_queue` give what a fresh scan of the rules
+    gives, for every combination of facts, asked twice (the second answer remembered);
+    more combinations than it remembers, and it keeps no more than its bound."""
     fresh = parse_table(yaml.safe_load(default_table_path().read_text(encoding="utf-8")),
                         "fresh")
     combos = [
@@ -355,4 +358,6 @@ def test_remembered_rule_look_ups_answer_as_trying_the_rules_in_order(
         scanned = _scan_rules(facts, fresh.rules, 0, None)
         assert choose_queue(facts, table).rule == scanned[1]
         assert choose_queue(facts, table).rule == scanned[1]
-    assert 0 < len(table.match_memo) <= len(combos)
+    remembered = _remembered_match.cache_info()
+    assert len(combos) > RULE_LOOKUPS_REMEMBERED
+    assert remembered.hits > 0 and remembered.currsize == RULE_LOOKUPS_REMEMBERED
