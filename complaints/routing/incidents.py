@@ -1,6 +1,7 @@
 """The mass-incident window rule as a pure function: the twin of the incident tracker.
 
-In production the rule runs as one Lua script in Redis (`IncidentTracker` in
+In production the rule runs as Lua scripts in Redis (`complaints/store/lua/
+incident_observe_fn.lua` and `incident_close.lua`, called by `IncidentTracker` in
 `complaints.store.history`), so that however many workers race, an incident opens
 exactly once. Lua in Redis is hard to read and to test case by case; this module says
 the same rule in plain Python, over plain values, and
