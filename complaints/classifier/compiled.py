@@ -313,7 +313,8 @@ PROBLEM = "problem"  # the evidence of `problem` rules in settings.kind_order
 QUESTION = "question"  # the evidence of `question` rules (question forms)
 
 
-def _kind_tiers(order: list[list[str]], declared: Iterable[RequestKind]) -> tuple[frozenset[str], ...]:
+def _kind_tiers(order: list[list[str]],
+                declared: Iterable[RequestKind]) -> tuple[frozenset[str], ...]:
     """The pack's kind tiers, then one tier of the declared kinds no tier names.
 
     Without a tier naming `problem`, problem evidence joins its kind's tier.
@@ -321,7 +322,8 @@ def _kind_tiers(order: list[list[str]], declared: Iterable[RequestKind]) -> tupl
     tiers = [frozenset(tier) for tier in order if tier]
     named = {kind for tier in tiers for kind in tier}
     rest = frozenset(kind.value for kind in declared if kind.value not in named)
-    tiers = tiers + [rest] if rest else tiers
+    if rest:
+        tiers.append(rest)
     return tuple(tiers)
 
 

@@ -28,6 +28,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from complaints.classifier.engine import classify
@@ -56,7 +57,7 @@ def features(text: str, pack: RulePack) -> set[str]:
     tokens = pack.compiled.segment(analysis_text(text))
     han = [t if _HAN.search(t) else None for t in tokens]
     words = {t for t in han if t is not None and len(t) >= 2}
-    pairs = {a + b for a, b in zip(han, han[1:], strict=False)
+    pairs = {a + b for a, b in pairwise(han)
              if a is not None and b is not None and len(a + b) <= 6}
     return words | pairs
 
@@ -97,7 +98,8 @@ def suggest(
                      | {f"kind:{i.kind}" for i in items})
     for target in targets:
         axis, _, code = target.partition(":")
-        inside = [axis == "category" and i.category == code or axis == "kind" and i.kind == code
+        inside = [(axis == "category" and i.category == code)
+                  or (axis == "kind" and i.kind == code)
                   for i in items]
         a_total = sum(inside)
         b_total = len(items) - a_total

@@ -57,7 +57,8 @@ def _default_pack():  # type: ignore[no-untyped-def]
 
 def evaluate(
     sets: Annotated[list[Path] | None, typer.Option(
-        "--set", help="Labelled JSONL set; repeat for several (default: every shipped set).")] = None,
+        "--set",
+        help="Labelled JSONL set; repeat for several (default: every shipped set).")] = None,
     rules: Annotated[Path | None, typer.Option(help="Rule pack (default: built-in).")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     misses: Annotated[bool, typer.Option("--misses", help="List every wrong text.")] = False,
@@ -82,7 +83,8 @@ rules_app = typer.Typer(help="Rule-pack vocabulary from labelled data.", no_args
 @rules_app.command("suggest")
 def rules_suggest(
     labelled: Annotated[Path, typer.Option("--set", help="Labelled JSONL set.")],
-    rules: Annotated[Path | None, typer.Option("--pack", help="Rule pack (default: built-in).")] = None,
+    rules: Annotated[Path | None, typer.Option(
+        "--pack", help="Rule pack (default: built-in).")] = None,
     split: Annotated[str, typer.Option(help="Split of a set that has splits.")] = "dev",
     top: Annotated[int, typer.Option(help="Candidates per category and kind.")] = 15,
 ) -> None:

@@ -15,7 +15,8 @@ def test_a_term_frequent_in_one_category_is_suggested_with_what_it_fixes(
     items = [_item(i, f"这个锅第{i}次用就糊底了", "product_quality") for i in range(4)]
     items += [_item(9, "快递三天才到", "delivery")]
     found = suggest(default_pack, items, min_support=3)
-    candidate = next(c for c in found if c.term == "糊底" and c.target == "category:product_quality")
+    candidate = next(c for c in found
+                     if c.term == "糊底" and c.target == "category:product_quality")
     assert candidate.support == 4 and candidate.elsewhere == 0 and candidate.score > 0
     assert "T9" not in candidate.fixes and "T9" not in candidate.breaks
     yaml_part = render(found, items, "test")
