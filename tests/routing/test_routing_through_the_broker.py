@@ -5,6 +5,7 @@ A real worker process consumes the intake topic, classifies and routes; the test
 """
 
 import asyncio
+import functools
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,16 +19,19 @@ from tests.harness import PipelineUnderTest
 
 pytestmark = pytest.mark.broker
 
-# Recent, so the cases' deadlines are not already due when the recovery stage opens them
-# (a breach escalates a case to another desk while the test looks at the queues).
-START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+@functools.cache
+def start() -> datetime:
+    """When the events begin: when the tests first ask (not when the suite was collected),
+    so no deadline falls due while they run — a mass outage is P1, whose 15-minute
+    dispatch deadline, once breached, escalates the lead to another desk."""
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
 
 
 def web_event(event_id: str, body: str, *, customer: str, minutes: int = 0,
               tier: str = "standard", area: str | None = None) -> tuple[bytes, bytes]:
     event = {
         "event_id": event_id, "form_id": f"F-{event_id}", "body": body,
-        "occurred_at": (START + timedelta(minutes=minutes)).isoformat(),
+        "occurred_at": (start() + timedelta(minutes=minutes)).isoformat(),
         "customer": {"customer_id": customer, "tier": tier, **({"area": area} if area else {})},
     }
     return event_id.encode(), json.dumps(event, ensure_ascii=False).encode()
