@@ -12,6 +12,7 @@ import sys
 
 import click
 import typer
+from typer.exceptions import TyperException
 
 from complaints.cli import case, classify, desk, events, run
 from complaints.cli.errors import UserError
@@ -53,8 +54,13 @@ def main() -> None:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         _fail(f"invalid setting {where}: {first['msg']}")
-    except click.ClickException as exc:  # usage errors: bad option, missing argument
-        _fail(exc.format_message().replace("\n", " "), code=exc.exit_code)
+    except (click.ClickException, TyperException) as exc:  # usage: bad option, missing
+        # argument (typer ≥ 0.16 raises them from its own copy of click); none: the help
+        # was shown (no arguments at all)
+        message = exc.format_message().replace("\n", " ").strip()
+        if not message:
+            sys.exit(exc.exit_code)
+        _fail(message, code=exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
